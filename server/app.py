@@ -1,0 +1,101 @@
+"""The application factory: storage, then actors, then HTTP; stopped in reverse."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from types import ModuleType
+from typing import Any
+
+from aiohttp import web
+
+from actors.runtime import ActorSystem, SupervisorSpec
+from ops.config import Settings
+from ops.metrics import watch_pool
+from server import keys
+from server.middlewares import problems, request_context
+from server.routes import health
+from server.tree import build_tree
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+ROUTE_MODULES: tuple[ModuleType, ...] = (health,)
+
+# Cleanup contexts that run after storage and before actors: each builds a
+# shared service (the rate book, the WebSocket hub, ...) and puts it into
+# app[keys.DEPS], where actors find it through their context.
+SERVICES: tuple[Callable[[web.Application], AsyncIterator[None]], ...] = ()
+
+
+def create_app(
+    settings: Settings,
+    *,
+    tree: SupervisorSpec | None = None,
+    on_fatal: Callable[[str], None] | None = None,
+) -> web.Application:
+    """Build the application; nothing starts until aiohttp runs its start-up.
+
+    `tree` replaces the production supervision tree (tests use it);
+    `on_fatal` is told when the top supervisor gives up.
+    """
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[request_context, problems],
+    )
+    app[keys.CONFIG] = settings
+    app[keys.READINESS_CHECKS] = []
+    app[keys.DEPS] = {"settings": settings}
+    app[keys.ENDPOINTS] = []
+    app.cleanup_ctx.append(_storage)
+    app.cleanup_ctx.extend(SERVICES)
+    app.cleanup_ctx.append(_actors(tree or build_tree(settings), on_fatal))
+    for module in ROUTE_MODULES:
+        module.routes.install(app)
+        app[keys.ENDPOINTS].extend(module.routes.endpoints)
+        lifespan = getattr(module, "lifespan", None)
+        if lifespan is not None:
+            app.cleanup_ctx.append(lifespan)
+    return app
+
+
+async def _storage(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.CONFIG]
+    db = await Database.open(
+        url=settings.database_url,
+        data_dir=settings.data_dir,
+        min_size=settings.db_pool_min,
+        max_size=settings.db_pool_max,
+    )
+    app[keys.DB] = db
+    app[keys.DEPS]["db"] = db
+    unwatch = watch_pool(db.stats)
+    try:
+        yield
+    finally:
+        unwatch()
+        await db.close()
+
+
+def _actors(
+    tree: SupervisorSpec, on_fatal: Callable[[str], None] | None
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def run_actors(app: web.Application) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+
+        def fatal(reason: str) -> None:
+            log.critical("supervision tree gave up", extra={"reason": reason})
+            if on_fatal is not None:
+                loop.call_soon_threadsafe(on_fatal, reason)
+
+        deps: dict[str, Any] = app[keys.DEPS]
+        system = ActorSystem(loop, on_fatal=fatal, deps=deps)
+        app[keys.SYSTEM] = system
+        await asyncio.to_thread(system.start, tree)
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(system.stop, app[keys.CONFIG].shutdown_timeout)
+
+    return run_actors

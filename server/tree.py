@@ -1,0 +1,18 @@
+"""The supervision tree: which actors run, in which order, under which rules."""
+
+from __future__ import annotations
+
+from actors.runtime import SupervisorSpec
+from ops.config import Settings
+
+
+def build_tree(settings: Settings) -> SupervisorSpec:
+    """Children start in this order and stop in reverse."""
+    children: list = []
+    return SupervisorSpec(
+        name="rateline",
+        children=children,
+        strategy="one_for_one",
+        max_restarts=5,
+        period=10.0,
+    )

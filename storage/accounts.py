@@ -1,0 +1,382 @@
+"""Users, email tokens, sessions and security events.
+
+Secrets arrive here already digested (SHA-256 bytes); nothing in these
+tables lets a reader sign in. Expiry is judged by the database clock, so
+several nodes agree on when a token or session has run out.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeAlias
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+Executor: TypeAlias = asyncpg.Connection | asyncpg.Pool | PoolConnectionProxy
+
+_USER_COLUMNS = (
+    "id, email, name, password_hash, role, email_verified_at, password_changed_at, created_at"
+)
+
+
+@dataclass(frozen=True)
+class UserRow:
+    id: uuid.UUID
+    email: str
+    name: str
+    password_hash: str | None
+    role: str
+    email_verified_at: datetime | None
+    password_changed_at: datetime | None
+    created_at: datetime
+
+    @property
+    def verified(self) -> bool:
+        return self.email_verified_at is not None
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id: uuid.UUID
+    user_id: uuid.UUID
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    ip: str | None
+    user_agent: str | None
+
+
+class TokenState(enum.Enum):
+    OK = "ok"
+    EXPIRED = "expired"
+    USED = "used"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class TokenUse:
+    state: TokenState
+    user_id: uuid.UUID | None = None
+
+
+def _user(row: Any) -> UserRow:
+    return UserRow(**dict(row))
+
+
+def _session(row: Any) -> SessionRow:
+    return SessionRow(
+        id=row["id"],
+        user_id=row["user_id"],
+        created_at=row["created_at"],
+        last_seen_at=row["last_seen_at"],
+        expires_at=row["expires_at"],
+        ip=row["ip"],
+        user_agent=row["user_agent"],
+    )
+
+
+# Users
+
+
+async def create_user(
+    db: Executor,
+    *,
+    email: str,
+    name: str,
+    password_hash: str | None,
+    role: str = "consumer",
+    verified: bool = False,
+) -> UserRow | None:
+    """The new user, or None when the address already has an account."""
+    row = await db.fetchrow(
+        f"""
+        INSERT INTO users (email, name, password_hash, role, email_verified_at, password_changed_at)
+        VALUES ($1, $2, $3, $4, CASE WHEN $5 THEN now() END, now())
+        ON CONFLICT ((lower(email))) DO NOTHING
+        RETURNING {_USER_COLUMNS}
+        """,
+        email,
+        name,
+        password_hash,
+        role,
+        verified,
+    )
+    return _user(row) if row else None
+
+
+async def user_by_email(db: Executor, email: str) -> UserRow | None:
+    row = await db.fetchrow(
+        f"SELECT {_USER_COLUMNS} FROM users WHERE lower(email) = lower($1)", email
+    )
+    return _user(row) if row else None
+
+
+async def user_by_id(db: Executor, user_id: uuid.UUID) -> UserRow | None:
+    row = await db.fetchrow(f"SELECT {_USER_COLUMNS} FROM users WHERE id = $1", user_id)
+    return _user(row) if row else None
+
+
+async def mark_verified(db: Executor, user_id: uuid.UUID) -> None:
+    await db.execute(
+        """
+        UPDATE users SET email_verified_at = coalesce(email_verified_at, now()), updated_at = now()
+        WHERE id = $1
+        """,
+        user_id,
+    )
+
+
+async def set_password(db: Executor, user_id: uuid.UUID, password_hash: str) -> None:
+    await db.execute(
+        """
+        UPDATE users SET password_hash = $2, password_changed_at = now(), updated_at = now()
+        WHERE id = $1
+        """,
+        user_id,
+        password_hash,
+    )
+
+
+async def set_role(db: Executor, user_id: uuid.UUID, role: str) -> None:
+    await db.execute(
+        "UPDATE users SET role = $2, updated_at = now() WHERE id = $1", user_id, role
+    )
+
+
+async def count_admins(db: Executor) -> int:
+    return int(await db.fetchval("SELECT count(*) FROM users WHERE role = 'admin'"))
+
+
+# Single-use email tokens
+
+
+async def add_token(
+    db: Executor, *, user_id: uuid.UUID, purpose: str, token_hash: bytes, ttl: timedelta
+) -> datetime:
+    """Store a token digest; returns when it expires."""
+    expires_at: datetime = await db.fetchval(
+        """
+        INSERT INTO account_tokens (token_hash, user_id, purpose, expires_at)
+        VALUES ($1, $2, $3, now() + $4::interval)
+        RETURNING expires_at
+        """,
+        token_hash,
+        user_id,
+        purpose,
+        ttl,
+    )
+    return expires_at
+
+
+async def use_token(db: Executor, *, token_hash: bytes, purpose: str) -> TokenUse:
+    """Spend a token atomically: of two concurrent uses, exactly one is OK."""
+    user_id = await db.fetchval(
+        """
+        UPDATE account_tokens SET used_at = now()
+        WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()
+        RETURNING user_id
+        """,
+        token_hash,
+        purpose,
+    )
+    if user_id is not None:
+        return TokenUse(TokenState.OK, user_id)
+    row = await db.fetchrow(
+        "SELECT user_id, used_at FROM account_tokens WHERE token_hash = $1 AND purpose = $2",
+        token_hash,
+        purpose,
+    )
+    if row is None:
+        return TokenUse(TokenState.UNKNOWN)
+    state = TokenState.USED if row["used_at"] is not None else TokenState.EXPIRED
+    return TokenUse(state, row["user_id"])
+
+
+async def retire_tokens(db: Executor, *, user_id: uuid.UUID, purpose: str) -> int:
+    """Void every unused token of this purpose (a newer link replaces them)."""
+    result: str = await db.execute(
+        """
+        UPDATE account_tokens SET expires_at = least(expires_at, now())
+        WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()
+        """,
+        user_id,
+        purpose,
+    )
+    return int(result.split()[-1])
+
+
+# Sessions
+
+
+async def create_session(
+    db: Executor,
+    *,
+    user_id: uuid.UUID,
+    token_hash: bytes,
+    lifetime: timedelta,
+    ip: str | None,
+    user_agent: str | None,
+) -> SessionRow:
+    row = await db.fetchrow(
+        """
+        INSERT INTO sessions (token_hash, user_id, expires_at, ip, user_agent)
+        VALUES ($1, $2, now() + $3::interval, $4, $5)
+        RETURNING id, user_id, created_at, last_seen_at, expires_at, ip, user_agent
+        """,
+        token_hash,
+        user_id,
+        lifetime,
+        ip,
+        user_agent,
+    )
+    return _session(row)
+
+
+async def live_session(
+    db: Executor, *, token_hash: bytes, idle: timedelta
+) -> tuple[SessionRow, UserRow] | None:
+    """The session and its user, if the token names a session still alive."""
+    row = await db.fetchrow(
+        f"""
+        SELECT s.id AS s_id, s.user_id AS s_user_id, s.created_at AS s_created_at,
+               s.last_seen_at AS s_last_seen_at, s.expires_at AS s_expires_at,
+               s.ip AS s_ip, s.user_agent AS s_user_agent,
+               {", ".join(f"u.{c.strip()}" for c in _USER_COLUMNS.split(","))}
+        FROM sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.token_hash = $1 AND s.expires_at > now()
+          AND s.last_seen_at > now() - $2::interval
+        """,
+        token_hash,
+        idle,
+    )
+    if row is None:
+        return None
+    data = dict(row)
+    session = SessionRow(**{k[2:]: data.pop(k) for k in list(data) if k.startswith("s_")})
+    return session, UserRow(**data)
+
+
+async def touch_session(db: Executor, session_id: uuid.UUID) -> None:
+    await db.execute("UPDATE sessions SET last_seen_at = now() WHERE id = $1", session_id)
+
+
+async def sessions_of(db: Executor, *, user_id: uuid.UUID, idle: timedelta) -> list[SessionRow]:
+    rows = await db.fetch(
+        """
+        SELECT id, user_id, created_at, last_seen_at, expires_at, ip, user_agent
+        FROM sessions
+        WHERE user_id = $1 AND expires_at > now() AND last_seen_at > now() - $2::interval
+        ORDER BY last_seen_at DESC
+        """,
+        user_id,
+        idle,
+    )
+    return [_session(r) for r in rows]
+
+
+async def end_session(db: Executor, session_id: uuid.UUID, *, user_id: uuid.UUID) -> bool:
+    """End one of this user's sessions; False when it is not theirs or gone."""
+    result: str = await db.execute(
+        "DELETE FROM sessions WHERE id = $1 AND user_id = $2", session_id, user_id
+    )
+    return result.split()[-1] != "0"
+
+
+async def end_all_sessions(db: Executor, user_id: uuid.UUID) -> int:
+    result: str = await db.execute("DELETE FROM sessions WHERE user_id = $1", user_id)
+    return int(result.split()[-1])
+
+
+async def purge_expired(db: Executor, *, idle: timedelta, keep_tokens: timedelta) -> int:
+    """Delete dead sessions, and spent or expired tokens older than `keep_tokens`."""
+    sessions: str = await db.execute(
+        "DELETE FROM sessions WHERE expires_at <= now() OR last_seen_at <= now() - $1::interval",
+        idle,
+    )
+    tokens: str = await db.execute(
+        "DELETE FROM account_tokens WHERE expires_at <= now() - $1::interval",
+        keep_tokens,
+    )
+    return int(sessions.split()[-1]) + int(tokens.split()[-1])
+
+
+# Security events
+
+
+async def record_event(
+    db: Executor,
+    *,
+    kind: str,
+    outcome: str,
+    user_id: uuid.UUID | None = None,
+    email: str | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    detail: str | None = None,
+) -> None:
+    await db.execute(
+        """
+        INSERT INTO security_events (kind, outcome, user_id, email, ip, user_agent, detail)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
+        """,
+        kind,
+        outcome,
+        user_id,
+        email,
+        ip,
+        (user_agent or "")[:512] or None,
+        detail,
+    )
+
+
+@dataclass(frozen=True)
+class FailureCount:
+    failures: int
+    last_failure: datetime | None
+
+
+async def sign_in_failures(
+    db: Executor, *, email: str | None = None, ip: str | None = None, window: timedelta
+) -> FailureCount:
+    """Failed sign-ins for an address (since its last success or password
+    reset) or from an IP, within `window`."""
+    if email is not None:
+        row = await db.fetchrow(
+            """
+            SELECT count(*) AS failures, max(at) AS last_failure
+            FROM security_events
+            WHERE email = $1 AND kind = 'login' AND outcome = 'failure'
+              AND at > greatest(
+                  now() - $2::interval,
+                  (SELECT max(at) FROM security_events
+                   WHERE email = $1 AND outcome = 'success'
+                     AND kind IN ('login', 'password_reset'))
+              )
+            """,
+            email,
+            window,
+        )
+    elif ip is not None:
+        row = await db.fetchrow(
+            """
+            SELECT count(*) AS failures, max(at) AS last_failure
+            FROM security_events
+            WHERE ip = $1 AND kind = 'login' AND outcome = 'failure'
+              AND at > now() - $2::interval
+            """,
+            ip,
+            window,
+        )
+    else:
+        raise ValueError("count failures by email or by ip")
+    return FailureCount(int(row["failures"]), row["last_failure"])
+
+
+async def database_now(db: Executor) -> datetime:
+    """The database clock, which every expiry here is judged by."""
+    now: datetime = await db.fetchval("SELECT now()")
+    return now

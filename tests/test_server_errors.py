@@ -1,0 +1,156 @@
+"""Every error a client can meet comes back as RFC 9457 problem+json."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+import msgspec
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from ops.config import Settings
+from server import keys
+from server.app import create_app
+from server.routing import ApiRoutes
+from storage.database import Database
+
+PROBLEM = "application/problem+json"
+
+
+class Order(msgspec.Struct, forbid_unknown_fields=True):
+    amount: Decimal
+    months: Annotated[int, msgspec.Meta(ge=1, le=480)]
+    note: str = ""
+
+
+class Receipt(msgspec.Struct):
+    amount: Decimal
+    months: int
+
+
+probe = ApiRoutes(tag="probe")
+
+
+@probe.post("/probe/orders", body=Order, response=Receipt, status=201)
+async def place_order(request: web.Request, order: Order) -> Receipt:
+    """Echo a typed order back."""
+    return Receipt(amount=order.amount, months=order.months)
+
+
+@probe.get("/probe/crash")
+async def crash(request: web.Request) -> None:
+    """Fail the way a bug would."""
+    raise RuntimeError("secret internal detail")
+
+
+@pytest.fixture
+async def client(db: Database, settings: Settings, aiohttp_client) -> TestClient:
+    app = create_app(settings.replace(max_body_bytes=1024))
+    probe.install(app)
+    app[keys.ENDPOINTS].extend(probe.endpoints)
+    return await aiohttp_client(app)
+
+
+async def problem_of(response) -> dict:
+    assert response.headers["Content-Type"].startswith(PROBLEM)
+    body = await response.json(content_type=None)
+    assert body["status"] == response.status
+    assert body["instance"] == response.headers["X-Request-Id"]
+    assert body["title"] and body["type"]
+    return body
+
+
+async def test_a_valid_body_is_decoded_and_answered(client: TestClient) -> None:
+    response = await client.post("/probe/orders", json={"amount": 12.5, "months": "360"})
+    assert response.status == 201
+    assert await response.json() == {"amount": "12.5", "months": 360}
+
+
+async def test_missing_route_is_a_404_problem(client: TestClient) -> None:
+    response = await client.get("/no/such/thing")
+    assert response.status == 404
+    body = await problem_of(response)
+    assert "/no/such/thing" in body["detail"]
+
+
+async def test_wrong_method_is_a_405_problem_with_allow(client: TestClient) -> None:
+    response = await client.delete("/probe/orders")
+    assert response.status == 405
+    assert "POST" in response.headers["Allow"]
+    await problem_of(response)
+
+
+async def test_malformed_json_is_a_400_problem(client: TestClient) -> None:
+    response = await client.post(
+        "/probe/orders", data=b'{"amount": 1,', headers={"Content-Type": "application/json"}
+    )
+    assert response.status == 400
+    body = await problem_of(response)
+    assert body["title"] == "Malformed JSON"
+
+
+async def test_wrong_content_type_is_a_415_problem(client: TestClient) -> None:
+    response = await client.post("/probe/orders", data="amount=1")
+    assert response.status == 415
+    body = await problem_of(response)
+    assert "application/json" in body["detail"]
+
+
+async def test_a_body_over_the_limit_is_a_413_problem(client: TestClient) -> None:
+    big = {"amount": 1, "months": 1, "note": "x" * 4096}
+    response = await client.post("/probe/orders", json=big)
+    assert response.status == 413
+    body = await problem_of(response)
+    assert "1024" in body["detail"]
+
+
+async def test_invalid_fields_are_each_named_by_pointer(client: TestClient) -> None:
+    response = await client.post(
+        "/probe/orders", json={"amount": "lots", "months": 999, "colour": "red"}
+    )
+    assert response.status == 422
+    body = await problem_of(response)
+    pointers = {e["pointer"]: e["detail"] for e in body["errors"]}
+    assert set(pointers) == {"/amount", "/months", "/colour"}
+    assert "480" in pointers["/months"]
+
+
+async def test_missing_field_is_named(client: TestClient) -> None:
+    response = await client.post("/probe/orders", json={"amount": "1"})
+    body = await problem_of(response)
+    assert body["errors"] == [{"pointer": "/months", "detail": "is required"}]
+
+
+async def test_a_crash_is_a_generic_500_with_the_request_id(client: TestClient) -> None:
+    response = await client.get("/probe/crash", headers={"X-Request-Id": "req-crash-1"})
+    assert response.status == 500
+    body = await problem_of(response)
+    assert body["instance"] == "req-crash-1"
+    assert "req-crash-1" in body["detail"]
+    assert "secret" not in body["detail"]
+
+    metrics = await (await client.get("/metrics")).text()
+    assert 'rateline_errors_total{kind="internal"}' in metrics
+
+
+async def test_request_id_is_made_when_absent_and_insane_ids_are_replaced(
+    client: TestClient,
+) -> None:
+    made = await client.get("/healthz")
+    assert len(made.headers["X-Request-Id"]) == 32
+    replaced = await client.get("/healthz", headers={"X-Request-Id": "bad id\twith spaces"})
+    assert replaced.headers["X-Request-Id"] != "bad id\twith spaces"
+
+
+async def test_openapi_describes_the_declared_types(client: TestClient) -> None:
+    document = await (await client.get("/api/openapi.json")).json()
+    assert document["openapi"].startswith("3.1")
+    operation = document["paths"]["/probe/orders"]["post"]
+    body_ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    order = document["components"]["schemas"][body_ref.rsplit("/", 1)[1]]
+    assert order["properties"]["months"]["maximum"] == 480
+    assert set(order["required"]) == {"amount", "months"}
+    assert "201" in operation["responses"]
+    assert "/healthz" in document["paths"]
