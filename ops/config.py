@@ -69,9 +69,7 @@ class Settings:
     pmms_url: str | None = setting(
         "RATELINE_PMMS_URL", None, "URL of Freddie Mac's PMMS history CSV."
     )
-    ws_heartbeat: float = setting(
-        "RATELINE_WS_HEARTBEAT", 25.0, "Seconds between WebSocket pings."
-    )
+    ws_heartbeat: float = setting("RATELINE_WS_HEARTBEAT", 25.0, "Seconds between WebSocket pings.")
     ws_heartbeat_timeout: float = setting(
         "RATELINE_WS_HEARTBEAT_TIMEOUT", 10.0, "Seconds a WebSocket peer has to answer a ping."
     )
@@ -99,6 +97,15 @@ class Settings:
     session_max_hours: int = setting(
         "RATELINE_SESSION_MAX_HOURS", 12, "Absolute lifetime of a session."
     )
+    argon2_time_cost: int = setting(
+        "RATELINE_ARGON2_TIME_COST", 3, "Argon2id passes per password hash."
+    )
+    argon2_memory_kib: int = setting(
+        "RATELINE_ARGON2_MEMORY_KIB", 65_536, "Argon2id memory per password hash, KiB."
+    )
+    argon2_parallelism: int = setting(
+        "RATELINE_ARGON2_PARALLELISM", 4, "Argon2id lanes per password hash."
+    )
     # AI agents
     openai_api_key: str | None = setting(
         "OPENAI_API_KEY", None, "Enables the OpenAI provider.", secret=True
@@ -120,9 +127,7 @@ class Settings:
         "RATELINE_AGENT_CACHE_TTL", 900.0, "Seconds an agent answer stays cached."
     )
     # Calculation
-    calc_workers: int = setting(
-        "RATELINE_CALC_WORKERS", 2, "Calculation actors in the pool."
-    )
+    calc_workers: int = setting("RATELINE_CALC_WORKERS", 2, "Calculation actors in the pool.")
     llpa_path: Path | None = setting(
         "RATELINE_LLPA_PATH", None, "CSV/JSON overriding the shipped LLPA grid."
     )

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 CONFIG = web.AppKey("config", Settings)
 DB: web.AppKey[Database] = web.AppKey("db")
 SYSTEM: web.AppKey[ActorSystem] = web.AppKey("system")
+REQUEST_ID = web.RequestKey("request_id", str)
 
 
 @dataclass(frozen=True)

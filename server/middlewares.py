@@ -16,7 +16,7 @@ from aiohttp import web
 from ops.logging import request_id_var
 from ops.metrics import ERRORS, HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS
 from protocols.problems import Problem
-from server.keys import CONFIG
+from server.keys import CONFIG, REQUEST_ID
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -37,7 +37,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     """Give every request an id (the caller's, if sane), time it, log it."""
     supplied = request.headers.get("X-Request-Id", "")
     request_id = supplied if _CLIENT_ID.match(supplied) else uuid.uuid4().hex
-    request["request_id"] = request_id
+    request[REQUEST_ID] = request_id
     token = request_id_var.set(request_id)
     started = time.perf_counter()
     HTTP_IN_FLIGHT.inc()
@@ -69,7 +69,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
 
 
 def problem_response(request: web.Request, problem: Problem) -> web.Response:
-    document = problem.document(instance=request.get("request_id", ""))
+    document = problem.document(instance=request.get(REQUEST_ID, ""))
     return web.Response(
         body=orjson.dumps(msgspec.to_builtins(document)),
         status=problem.status,
@@ -122,6 +122,6 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
                 500,
                 "Internal Server Error",
                 "something went wrong on our side; quote the request id "
-                f"{request.get('request_id', '')} if you contact support",
+                f"{request.get(REQUEST_ID, '')} if you contact support",
             ),
         )

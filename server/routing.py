@@ -37,7 +37,9 @@ class Endpoint:
     auth: str | None = None
 
 
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     """Encode structs, lists and dicts with orjson; Decimal travels as a string."""
     payload = msgspec.to_builtins(data) if not isinstance(data, (bytes, str)) else data
     return web.Response(

@@ -19,6 +19,8 @@ _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 _MISSING = re.compile(r"Object missing required field `(?P<field>[^`]+)`")
 _UNKNOWN = re.compile(r"Object contains unknown field `(?P<field>[^`]+)`")
 _STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+# Numbers become Decimal, so "6.5" and 6.5 reach a money field identically.
+_JSON = msgspec.json.Decoder(float_hook=Decimal)
 
 
 def _pointer(path: str) -> str:
@@ -43,7 +45,9 @@ def field_error(error: msgspec.ValidationError, prefix: str = "") -> FieldError:
 def every_field_error(data: Any, type_: type[Any]) -> list[FieldError]:
     """msgspec stops at the first error; check each top-level field on its own
     so the client learns everything that is wrong in one round trip."""
-    if not (isinstance(data, dict) and isinstance(type_, type) and issubclass(type_, msgspec.Struct)):
+    if not (
+        isinstance(data, dict) and isinstance(type_, type) and issubclass(type_, msgspec.Struct)
+    ):
         return []
     errors: list[FieldError] = []
     info = msgspec.inspect.type_info(type_)
@@ -77,7 +81,7 @@ async def decode_body(request: web.Request, type_: type[T]) -> T:
         )
     raw = await request.read()
     try:
-        data = msgspec.json.decode(raw, float_hook=Decimal)
+        data = _JSON.decode(raw)
     except msgspec.DecodeError as exc:
         raise Problem(400, "Malformed JSON", f"the body is not valid JSON: {exc}") from None
     try:

@@ -74,8 +74,9 @@ class Database:
         async with self.pool.acquire() as conn:
             return await migrations.migrate(conn)
 
-    async def ping(self, timeout: float = 2.0) -> None:
-        await self.pool.fetchval("SELECT 1", timeout=timeout)
+    async def ping(self) -> None:
+        """Raise unless the database answers within two seconds."""
+        await self.pool.fetchval("SELECT 1", timeout=2.0)
 
     async def close(self) -> None:
         await self.pool.close()

@@ -4,6 +4,8 @@ per test, and the full application over real sockets."""
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -16,18 +18,36 @@ from storage.embedded import EmbeddedPostgres
 from storage.migrations import truncate_all
 
 
+def _outside_pytest_tmp() -> Iterator[Path]:
+    # When run as root the embedded server drops to its own system user, which
+    # must traverse the folder's parents; pytest keeps its temporary root
+    # private (0700) and re-tightens it, so clusters live in their own folder.
+    folder = Path(tempfile.mkdtemp(prefix="rateline-test-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """A data folder the embedded PostgreSQL can use."""
+    yield from _outside_pytest_tmp()
+
+
 @pytest.fixture(scope="session")
-def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_url() -> Iterator[str]:
     """DATABASE_URL when set, else an embedded PostgreSQL for this session."""
     url = os.environ.get("DATABASE_URL")
     if url:
         yield url
         return
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg"))
-    try:
-        yield server.start()
-    finally:
-        server.stop()
+    for folder in _outside_pytest_tmp():
+        server = EmbeddedPostgres(folder)
+        try:
+            yield server.start()
+        finally:
+            server.stop()
 
 
 @pytest.fixture

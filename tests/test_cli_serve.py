@@ -36,11 +36,11 @@ def wait_for_health(url: str, process: subprocess.Popen[bytes], limit: float = 3
     raise AssertionError(f"{url} did not answer within {limit} s")
 
 
-def test_serve_starts_from_nothing_refuses_a_twin_and_stops_cleanly(tmp_path: Path) -> None:
+def test_serve_starts_from_nothing_refuses_a_twin_and_stops_cleanly(data_dir: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["RATELINE_SIM_INTERVAL"] = "0.2"
     port = free_port()
-    data = tmp_path / "data"
+    data = data_dir / "data"
     first = subprocess.Popen(
         rateline("serve", "--port", str(port), "--data-dir", str(data)),
         env=env,

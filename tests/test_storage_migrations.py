@@ -32,7 +32,9 @@ def write(folder: Path, name: str, sql: str) -> None:
     (folder / name).write_text(sql)
 
 
-async def test_applies_in_order_and_records_each_once(empty_database: Connect, tmp_path: Path) -> None:
+async def test_applies_in_order_and_records_each_once(
+    empty_database: Connect, tmp_path: Path
+) -> None:
     write(tmp_path, "0002_add_column.sql", "ALTER TABLE things ADD COLUMN colour text;")
     write(tmp_path, "0001_things.sql", "CREATE TABLE things (id int PRIMARY KEY);")
     conn = await empty_database()
@@ -49,7 +51,9 @@ async def test_applies_in_order_and_records_each_once(empty_database: Connect, t
         await conn.close()
 
 
-async def test_a_failing_migration_leaves_nothing_behind(empty_database: Connect, tmp_path: Path) -> None:
+async def test_a_failing_migration_leaves_nothing_behind(
+    empty_database: Connect, tmp_path: Path
+) -> None:
     write(tmp_path, "0001_ok.sql", "CREATE TABLE ok (id int);")
     write(tmp_path, "0002_broken.sql", "CREATE TABLE half (id int); SELECT no_such_function();")
     conn = await empty_database()
@@ -72,13 +76,15 @@ async def test_an_edited_applied_migration_is_refused_by_name(
     try:
         await migrate(conn, tmp_path)
         write(tmp_path, "0001_things.sql", "CREATE TABLE things (id bigint);")
-        with pytest.raises(MigrationError, match="0001_things.sql was changed"):
+        with pytest.raises(MigrationError, match=r"0001_things\.sql was changed"):
             await migrate(conn, tmp_path)
     finally:
         await conn.close()
 
 
-async def test_two_nodes_starting_together_migrate_once(empty_database: Connect, tmp_path: Path) -> None:
+async def test_two_nodes_starting_together_migrate_once(
+    empty_database: Connect, tmp_path: Path
+) -> None:
     write(
         tmp_path,
         "0001_slow.sql",
@@ -97,7 +103,7 @@ async def test_two_nodes_starting_together_migrate_once(empty_database: Connect,
 
 def test_badly_named_or_duplicate_files_are_rejected(tmp_path: Path) -> None:
     write(tmp_path, "1_short.sql", "SELECT 1;")
-    with pytest.raises(MigrationError, match="NNNN_name.sql"):
+    with pytest.raises(MigrationError, match=r"NNNN_name\.sql"):
         discover(tmp_path)
     (tmp_path / "1_short.sql").unlink()
     write(tmp_path, "0001_a.sql", "SELECT 1;")

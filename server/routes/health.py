@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import msgspec
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
@@ -37,7 +36,7 @@ async def healthz(request: web.Request) -> Health:
 async def readyz(request: web.Request) -> web.Response:
     parts: list[keys.Readiness] = []
     try:
-        await request.app[keys.DB].ping(timeout=2.0)
+        await request.app[keys.DB].ping()
         parts.append(keys.Readiness("database", True))
     except Exception as exc:
         parts.append(keys.Readiness("database", False, type(exc).__name__))
