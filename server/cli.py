@@ -11,6 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from actors.runtime import SupervisorSpec
 from ops import logging as structured_logging
 from ops.config import ConfigError, Settings, documented
 from server.app import create_app
@@ -84,7 +85,7 @@ async def _migrate(settings: Settings) -> int:
         await db.close()
 
 
-async def serve(settings: Settings) -> int:
+async def serve(settings: Settings, *, tree: SupervisorSpec | None = None) -> int:
     """Run until SIGTERM/SIGINT (exit 0) or until supervision gives up (exit 1)."""
     stop = asyncio.Event()
     exit_code = 0
@@ -94,21 +95,23 @@ async def serve(settings: Settings) -> int:
         exit_code = 1
         stop.set()
 
-    app = create_app(settings, on_fatal=fatal)
+    app = create_app(settings, tree=tree, on_fatal=fatal)
     runner = web.AppRunner(
         app, access_log=None, handle_signals=False, shutdown_timeout=settings.shutdown_timeout
     )
+    loop = asyncio.get_running_loop()
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.host, settings.port)
         await site.start()
-        loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         log.info("serving", extra={"url": f"http://{settings.host}:{settings.port}"})
         await stop.wait()
         log.info("stopping")
     finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
         await runner.cleanup()
     if exit_code:
         log.critical("exiting after the supervision tree gave up")
