@@ -13,6 +13,7 @@ import msgspec
 import orjson
 from aiohttp import web
 
+from actors.runtime import ActorUnavailable
 from ops.logging import request_id_var
 from ops.metrics import ERRORS, HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS
 from protocols.problems import Problem
@@ -109,6 +110,18 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
             raise
         ERRORS.labels("client" if exc.status < 500 else "server").inc()
         return problem_response(request, _from_http_exception(request, exc))
+    except ActorUnavailable as exc:
+        ERRORS.labels("unavailable").inc()
+        error_log.warning("actor unavailable", extra={"path": request.path, "reason": str(exc)})
+        return problem_response(
+            request,
+            Problem(
+                503,
+                "Service Unavailable",
+                "a worker needed for this request is restarting or busy; retry shortly",
+                headers={"Retry-After": "1"},
+            ),
+        )
     except (asyncio.CancelledError, ConnectionResetError):
         raise
     except Exception:
