@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from actors.runtime import ActorUnavailable
 from ops.config import Settings
 from server import keys
 from server.app import create_app
@@ -43,6 +44,12 @@ async def place_order(request: web.Request, order: Order) -> Receipt:
 async def crash(request: web.Request) -> None:
     """Fail the way a bug would."""
     raise RuntimeError("secret internal detail")
+
+
+@probe.get("/probe/busy")
+async def busy(request: web.Request) -> None:
+    """Ask a worker that is restarting."""
+    raise ActorUnavailable("calc.1 is restarting; gave up after 0.2 s")
 
 
 @pytest.fixture
@@ -154,3 +161,12 @@ async def test_openapi_describes_the_declared_types(client: TestClient) -> None:
     assert set(order["required"]) == {"amount", "months"}
     assert "201" in operation["responses"]
     assert "/healthz" in document["paths"]
+
+
+async def test_an_unavailable_worker_is_a_503_asking_to_retry(client: TestClient) -> None:
+    response = await client.get("/probe/busy")
+    assert response.status == 503
+    assert response.headers["Retry-After"] == "1"
+    body = await problem_of(response)
+    assert "retry" in body["detail"]
+    assert "calc.1" not in body["detail"]
