@@ -126,6 +126,17 @@ class Settings:
     agent_cache_ttl: float = setting(
         "RATELINE_AGENT_CACHE_TTL", 900.0, "Seconds an agent answer stays cached."
     )
+    agent_cache_ttls: str = setting(
+        "RATELINE_AGENT_CACHE_TTLS",
+        "",
+        "Per-agent cache seconds, e.g. mortgage_advisor=600,lead_qualifier=3600 (0 = off).",
+    )
+    openai_max_retries: int = setting(
+        "RATELINE_OPENAI_MAX_RETRIES", 2, "Model retries after the first attempt."
+    )
+    openai_backoff: float = setting(
+        "RATELINE_OPENAI_BACKOFF", 0.5, "Seconds before the first model retry, doubling."
+    )
     # Calculation
     calc_workers: int = setting("RATELINE_CALC_WORKERS", 2, "Calculation actors in the pool.")
     llpa_path: Path | None = setting(

@@ -15,13 +15,13 @@ from ops.config import Settings
 from ops.metrics import watch_pool
 from server import keys
 from server.middlewares import problems, request_context
-from server.routes import health, mortgage
+from server.routes import agents, health, mortgage
 from server.tree import build_tree
 from storage.database import Database
 
 log = logging.getLogger(__name__)
 
-ROUTE_MODULES: tuple[ModuleType, ...] = (health, mortgage)
+ROUTE_MODULES: tuple[ModuleType, ...] = (health, mortgage, agents)
 
 # Cleanup contexts that run after storage and before actors: each builds a
 # shared service (the rate book, the WebSocket hub, ...) and puts it into

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from actors.runtime import SupervisorSpec
+from actors.agents import child_specs as agent_specs
+from actors.runtime import ChildSpec, SupervisorSpec
 from ops.config import Settings
 
 
 def build_tree(settings: Settings) -> SupervisorSpec:
     """Children start in this order and stop in reverse."""
-    children: list = []
+    children: list[ChildSpec | SupervisorSpec] = [*agent_specs(settings)]
     return SupervisorSpec(
         name="rateline",
         children=children,

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
-Executor = asyncpg.Pool | asyncpg.Connection
+Executor: TypeAlias = asyncpg.Connection | asyncpg.Pool | PoolConnectionProxy
 
 _COLUMNS = """
     id, agent, input_hash, input, output, provider, model, tokens_in, tokens_out,
@@ -90,11 +91,13 @@ async def record_interaction(
 async def find_answer(
     db: Executor, agent: str, input_hash: str, max_age_seconds: float
 ) -> Interaction | None:
-    """The newest real answer to this question younger than `max_age_seconds`."""
+    """The newest answer to this question younger than `max_age_seconds`
+    that its intended provider gave (stand-ins for a failed model are not
+    reused across nodes or restarts)."""
     row = await db.fetchrow(
         f"""
         SELECT {_COLUMNS} FROM agent_interactions
-        WHERE agent = $1 AND input_hash = $2 AND cache_level = 'none'
+        WHERE agent = $1 AND input_hash = $2 AND cache_level = 'none' AND error IS NULL
           AND created_at > now() - make_interval(secs => $3)
         ORDER BY created_at DESC
         LIMIT 1

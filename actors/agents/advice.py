@@ -1,0 +1,395 @@
+"""The built-in advisor's rules: each looks at a calculation rerun by the
+engine and, when its condition holds, says what to do and what it is worth.
+
+Every figure comes from actors.calculation: a rule only picks which engine
+results to compare, takes their difference, and words it. Rules are listed
+in the order advice is shown (what blocks the loan first, then what is
+worth most, then habits that always help).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from decimal import ROUND_FLOOR, Decimal, localcontext
+
+from actors.agents.situation import Situation
+from actors.agents.wording import money, months, points, rate, share, usd
+from actors.calculation.affordability import affordability
+from actors.calculation.amortization import (
+    INTEREST,
+    PAYMENT,
+    RATE,
+    amortize,
+    amortize_biweekly,
+    savings,
+)
+from actors.calculation.arm import amortize_arm
+from actors.calculation.insurance import ltv_percent, pmi_months
+from actors.calculation.money import ENGINE_CONTEXT, HUNDRED, TWELVE, ZERO, cents, percent_of
+from actors.calculation.piti import DEFAULT_PROPERTY_TAX_RATE
+from actors.calculation.pricing import load_grid
+from actors.calculation.products import DTI_LIMITS, PRODUCTS
+from actors.calculation.refinance import points_break_even
+from protocols.api.agents import AdvisorInput, Impact, Recommendation
+
+LOCK_MOVE = Decimal("0.125")
+"""A market move (percentage points) worth a rate-lock reminder: one eighth,
+the smallest step on a rate sheet."""
+NO_PMI_DOWN = Decimal(20)
+_HUNDRED_DOLLARS = Decimal(100)
+_MIN_ROUND_UP = Decimal(50)
+
+
+def _advice(
+    kind: str, title: str, detail: str, monthly: Decimal, lifetime: Decimal
+) -> Recommendation:
+    return Recommendation(
+        kind=kind,  # type: ignore[arg-type]
+        title=title,
+        detail=detail,
+        impact=Impact(monthly=money(monthly), lifetime=money(lifetime)),
+    )
+
+
+def dti_limit(s: Situation) -> Recommendation | None:
+    """Payments above the program's debt-to-income limit: which price fits."""
+    d, q = s.data, s.chosen
+    if not d.annual_income or q.piti is None:
+        return None
+    program = s.product.program
+    limits = DTI_LIMITS[program]
+    debts = d.monthly_debts or ZERO
+    with localcontext(ENGINE_CONTEXT):
+        income = d.annual_income / TWELVE
+        front = q.piti * HUNDRED / income
+        back = (q.piti + debts) * HUNDRED / income
+        tax_rate = (
+            d.property_tax_annual * HUNDRED / d.price
+            if d.property_tax_annual is not None
+            else DEFAULT_PROPERTY_TAX_RATE
+        )
+    over_front = limits.front is not None and front > limits.front
+    if not over_front and back <= limits.back:
+        return None
+    fits = affordability(
+        d.annual_income,
+        debts,
+        d.down_payment,
+        s.rate,
+        program="conventional" if program == "jumbo" else program,  # type: ignore[arg-type]
+        term_months=s.term,
+        credit_score=d.credit_score,
+        property_tax_rate=tax_rate,
+        insurance_annual=d.insurance_annual,
+        hoa_monthly=d.hoa_monthly,
+        limits=limits,
+        first_time_buyer=d.first_time_buyer,
+    )
+    smaller = amortize(fits.max_loan, s.rate, s.term).total_interest if fits.max_loan else ZERO
+    if over_front:
+        what, allowed = (
+            f"the housing payment of {usd(q.piti)} is {share(front)} of income",
+            limits.front,
+        )
+    else:
+        what, allowed = f"housing plus other debts come to {share(back)} of income", limits.back
+    detail = (
+        f"At {usd(d.price)} {what}; {program} loans allow {allowed}%. A price up to "
+        f"{usd(fits.max_price)} with your {usd(d.down_payment)} down keeps housing at "
+        f"{usd(fits.housing.total)} a month, within the limits."
+    )
+    if fits.limited_by == "down_payment":
+        detail += " At that price the down payment, not income, is what sets the limit."
+    return _advice(
+        "dti_limit",
+        f"Look at homes up to {usd(fits.max_price)} to fit the {allowed}% limit",
+        detail,
+        q.piti - fits.housing.total,
+        q.total_interest - smaller if q.total_interest is not None else ZERO,
+    )
+
+
+def rate_lock(s: Situation) -> Recommendation | None:
+    """The market moved since the earlier quote: lock, and what it is worth."""
+    d, q = s.data, s.chosen
+    before_rate = d.previous_rates.get(d.product)
+    now_rate = d.market_rates[d.product]
+    if before_rate is None or abs(now_rate - before_rate) < LOCK_MOVE:
+        return None
+    before = s.requote(market_rates={**d.market_rates, d.product: before_rate})
+    assert before.payment is not None and before.total_interest is not None
+    assert q.payment is not None and q.total_interest is not None
+    monthly = before.payment - q.payment
+    lifetime = before.total_interest - q.total_interest
+    since = (
+        f"since {d.previous_as_of.date().isoformat()}"
+        if d.previous_as_of is not None
+        else "since your earlier quote"
+    )
+    moved = f"from {rate(before_rate)} to {rate(now_rate)} {since}"
+    if now_rate > before_rate:
+        title = f"Rates rose {points(now_rate - before_rate)}: consider locking now"
+        detail = (
+            f"The {s.label} market rate went {moved}. On this loan that adds {usd(monthly)} "
+            f"a month and {usd(lifetime)} of interest. A rate lock holds the quoted rate "
+            "until closing, so a further rise cannot raise your payment."
+        )
+    else:
+        title = f"Rates fell {points(before_rate - now_rate)}: a good moment to lock"
+        detail = (
+            f"The {s.label} market rate went {moved}, saving {usd(monthly)} a month and "
+            f"{usd(lifetime)} of interest against the earlier rate. Locking keeps it; if you "
+            "locked earlier at the higher rate, ask your lender about a float-down."
+        )
+    return _advice("rate_lock", title, detail, monthly, lifetime)
+
+
+def remove_pmi(s: Situation) -> Recommendation | None:
+    """Mortgage insurance applies: the down payment that removes it."""
+    d, q = s.data, s.chosen
+    if s.product.program not in ("conventional", "jumbo") or not q.pmi_monthly:
+        return None
+    assert q.piti is not None and q.total_interest is not None
+    target = percent_of(d.price, NO_PMI_DOWN)
+    after = s.requote(down_payment=target)
+    assert after.piti is not None and after.total_interest is not None
+    months = pmi_months(s.schedule, d.price)
+    premiums = q.pmi_monthly * months
+    ltv = ltv_percent(s.loan, d.price)
+    return _advice(
+        "remove_pmi",
+        f"Put {usd(target - d.down_payment)} more down to avoid mortgage insurance",
+        f"With {usd(d.down_payment)} down the loan is {share(ltv)} of the price, so PMI of "
+        f"{usd(q.pmi_monthly)} a month applies for {months} months ({usd(premiums)} in all). "
+        f"With {usd(target)} down ({NO_PMI_DOWN}%) there is none, and the monthly payment "
+        f"falls from {usd(q.piti)} to {usd(after.piti)}.",
+        q.piti - after.piti,
+        premiums + q.total_interest - after.total_interest,
+    )
+
+
+def points_break_even_advice(s: Situation) -> Recommendation | None:
+    """Points were bought: when they pay back, against the expected stay."""
+    d = s.data
+    if d.points <= 0:
+        return None
+    par = s.requote(points=ZERO)
+    assert par.rate is not None
+    found = points_break_even(s.loan, s.term, par.rate, s.rate, d.points)
+    stay = d.years_in_home * 12 if d.years_in_home else None
+    horizon = min(stay or s.term, s.term)
+    without = amortize(s.loan, par.rate, s.term).rows[:horizon]
+    interest_saved = sum((r[INTEREST] for r in without), ZERO) - sum(
+        (r[INTEREST] for r in s.schedule.rows[:horizon]), ZERO
+    )
+    net = interest_saved - found.cost
+    month = found.break_even_month
+    if month is None:
+        return _advice(
+            "points_break_even",
+            "Your points do not lower the payment",
+            f"{points(d.points)} cost {usd(found.cost)} but leave the payment at "
+            f"{usd(found.payment_with_points)}; ask for the zero-point rate instead.",
+            ZERO,
+            -found.cost,
+        )
+    detail = (
+        f"{points(d.points)} cost {usd(found.cost)} and lower the rate from {rate(par.rate)} "
+        f"to {rate(s.rate)}: {usd(found.monthly_savings)} less each month, paid back by "
+        f"month {month}."
+    )
+    if stay is None:
+        detail += (
+            f" Over the full term they save {usd(net)} net of their cost; they pay off only "
+            f"if you keep the loan past month {month}."
+        )
+    elif month <= stay:
+        detail += (
+            f" You expect to stay {d.years_in_home} years ({stay} months), so they pay off: "
+            f"{usd(net)} ahead net of their cost."
+        )
+    else:
+        detail += (
+            f" You expect to stay {d.years_in_home} years ({stay} months), so they would not "
+            f"pay off: you would be {usd(net)} behind. Consider fewer points or none."
+        )
+    return _advice(
+        "points_break_even",
+        f"Your points break even in month {month}",
+        detail,
+        found.monthly_savings,
+        net,
+    )
+
+
+def credit_score(s: Situation) -> Recommendation | None:
+    """A higher credit band would lower the price adjustment (and PMI)."""
+    d, q = s.data, s.chosen
+    if s.product.program not in ("conventional", "jumbo") or s.term <= 180:
+        return None
+    higher = [floor for floor in load_grid().score_floors if floor > d.credit_score]
+    if not higher:
+        return None
+    target = min(higher)
+    better = s.requote(credit_score=target)
+    assert q.piti is not None and q.total_interest is not None
+    if better.piti is None or better.rate is None or better.piti >= q.piti:
+        return None
+    assert better.total_interest is not None
+    detail = (
+        f"At {d.credit_score} this loan carries a price adjustment of {points(q.llpa_points)} "
+        f"and a rate of {rate(s.rate)}; at {target} it is {points(better.llpa_points)} and "
+        f"{rate(better.rate)}"
+    )
+    if better.pmi_monthly != q.pmi_monthly and q.pmi_monthly is not None:
+        detail += (
+            f", and mortgage insurance falls from {usd(q.pmi_monthly)} to "
+            f"{usd(better.pmi_monthly or ZERO)} a month"
+        )
+    detail += (
+        f". The payment would drop from {usd(q.piti)} to {usd(better.piti)}. Paying card "
+        "balances down before applying is the quickest way to gain points."
+    )
+    return _advice(
+        "credit_score",
+        f"A credit score of {target} would save {usd(q.piti - better.piti)} a month",
+        detail,
+        q.piti - better.piti,
+        q.total_interest - better.total_interest,
+    )
+
+
+def arm_caps(s: Situation) -> Recommendation | None:
+    """An ARM is on offer: what its payment does when every cap is hit."""
+    arm = s.quotes.get("5_6_arm")
+    template = PRODUCTS["5_6_arm"].arm
+    if arm is None or arm.rate is None or arm.loan_amount is None or template is None:
+        return None
+    assert arm.payment is not None and arm.total_interest is not None
+    terms = dataclasses.replace(template, initial_rate=arm.rate)
+    # An index at the ceiling makes every cap bind: the worst path the note allows.
+    worst = amortize_arm(arm.loan_amount, 360, terms, current_index=terms.ceiling)
+    first = worst.rows[terms.fixed_months]
+    peak = next(row for row in worst.rows if row[RATE] == terms.ceiling)
+    q = s.chosen
+    assert q.payment is not None
+    return _advice(
+        "arm_caps",
+        f"The 5/6 ARM's payment could reach {usd(peak[PAYMENT])}",
+        f"The ARM starts at {rate(arm.rate)}: {usd(arm.payment)} a month for "
+        f"{terms.fixed_months // 12} years, against {usd(q.payment)} for the {s.label}. "
+        f"Its caps are {terms.initial_cap}/{terms.periodic_cap}/{terms.lifetime_cap}: the "
+        f"first change can lift the rate to {rate(first[RATE])} ({usd(first[PAYMENT])} a "
+        f"month) and it can climb to {rate(terms.ceiling)} ({usd(peak[PAYMENT])}). At the "
+        f"caps it costs {usd(worst.total_interest - arm.total_interest)} more interest than "
+        "if the rate never moved.",
+        arm.payment - peak[PAYMENT],
+        arm.total_interest - worst.total_interest,
+    )
+
+
+def shorter_term(s: Situation) -> Recommendation | None:
+    """A 30-year loan: what the 15-year would cost a month and save in all."""
+    short = s.quotes.get("15y_fixed")
+    q = s.chosen
+    if s.term != 360 or short is None or short.rate is None:
+        return None
+    assert short.payment is not None and short.total_interest is not None
+    assert q.payment is not None and q.total_interest is not None
+    saved = q.total_interest - short.total_interest
+    detail = (
+        f"At {rate(short.rate)} for 15 years the payment is {usd(short.payment)}, "
+        f"{usd(short.payment - q.payment)} more than the {usd(q.payment)} of the {s.label} at "
+        f"{rate(s.rate)}, but the interest falls from {usd(q.total_interest)} to "
+        f"{usd(short.total_interest)}."
+    )
+    if not short.eligible and short.reason:
+        detail += f" As quoted it would not qualify: {short.reason}."
+    return _advice(
+        "shorter_term",
+        f"A 15-year loan saves {usd(saved)} in interest",
+        detail,
+        q.payment - short.payment,
+        saved,
+    )
+
+
+def longer_term(s: Situation) -> Recommendation | None:
+    """A 15-year loan: the lower payment a 30-year would give, and its cost."""
+    long = s.quotes.get("30y_fixed")
+    q = s.chosen
+    if s.data.product != "15y_fixed" or long is None or long.rate is None:
+        return None
+    assert long.payment is not None and long.total_interest is not None
+    assert q.payment is not None and q.total_interest is not None
+    return _advice(
+        "longer_term",
+        f"A 30-year loan lowers the payment by {usd(q.payment - long.payment)}",
+        f"At {rate(long.rate)} for 30 years the payment is {usd(long.payment)} instead of "
+        f"{usd(q.payment)}, but the interest grows from {usd(q.total_interest)} to "
+        f"{usd(long.total_interest)}. Extra principal on a 30-year loan recovers much of "
+        "that while keeping the lower payment to fall back on.",
+        q.payment - long.payment,
+        q.total_interest - long.total_interest,
+    )
+
+
+def extra_payment(s: Situation) -> Recommendation | None:
+    """Round the payment up to the next hundred dollars."""
+    payment = s.schedule.payment
+    target = ((payment / _HUNDRED_DOLLARS).to_integral_value(ROUND_FLOOR) + 1) * _HUNDRED_DOLLARS
+    if target - payment < _MIN_ROUND_UP:
+        target += _HUNDRED_DOLLARS
+    extra = target - payment
+    faster = amortize(s.loan, s.rate, s.term, extra_monthly=extra)
+    gained = savings(s.schedule, faster)
+    return _advice(
+        "extra_payment",
+        f"Round your payment up to {usd(target)}",
+        f"Adding {usd(extra)} a month to the {usd(payment)} payment pays the loan off "
+        f"{months(gained.months_saved)} early and saves {usd(gained.interest_saved)} in "
+        "interest.",
+        -extra,
+        gained.interest_saved,
+    )
+
+
+def biweekly(s: Situation) -> Recommendation | None:
+    """Half the payment every two weeks: a thirteenth payment a year."""
+    plan = amortize_biweekly(s.loan, s.rate, s.term)
+    gained = savings(s.schedule, plan)
+    with localcontext(ENGINE_CONTEXT):
+        more_a_month = cents((plan.payment * 26 - s.schedule.payment * 12) / TWELVE)
+    return _advice(
+        "biweekly",
+        f"Pay {usd(plan.payment)} every two weeks",
+        f"Half the payment every two weeks makes 26 payments of {usd(plan.payment)} a year, "
+        f"one extra monthly payment. The loan is paid off {months(gained.months_saved)} early, "
+        f"saving {usd(gained.interest_saved)} in interest. Check that your servicer applies "
+        "each payment when it arrives.",
+        -more_a_month,
+        gained.interest_saved,
+    )
+
+
+RULES: tuple[Callable[[Situation], Recommendation | None], ...] = (
+    dti_limit,
+    rate_lock,
+    remove_pmi,
+    points_break_even_advice,
+    credit_score,
+    arm_caps,
+    shorter_term,
+    longer_term,
+    extra_payment,
+    biweekly,
+)
+MAX_SHOWN = 6
+
+
+def analyse(data: AdvisorInput) -> tuple[Situation, list[Recommendation]]:
+    """Every recommendation whose condition holds, in the order shown."""
+    situation = Situation(data)
+    found = [rec for rule in RULES if (rec := rule(situation)) is not None]
+    return situation, found

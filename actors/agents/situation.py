@@ -1,0 +1,73 @@
+"""A calculation as the advisor sees it: the engine's quote for every
+product on offer, rerun from the buyer's inputs, and the option they lean to.
+Rules compare this against variations of itself (more down, another score,
+the earlier market rate), each again quoted by the engine."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from actors.calculation.amortization import amortize
+from actors.calculation.money import ZERO
+from actors.calculation.products import PRODUCTS
+from actors.calculation.quote import ProductQuote, quote_options
+from protocols.api.agents import AdvisorInput
+
+LABELS = {
+    "30y_fixed": "30-year fixed",
+    "15y_fixed": "15-year fixed",
+    "5_6_arm": "5/6 ARM",
+    "fha_30": "30-year FHA",
+    "va_30": "30-year VA",
+    "jumbo_30": "30-year jumbo",
+}
+
+
+class Situation:
+    """The calculation rerun: one engine quote per product, and the chosen one."""
+
+    def __init__(self, data: AdvisorInput) -> None:
+        self.data = data
+        self.product = PRODUCTS[data.product]
+        self.term = self.product.term_months
+        self.quotes = {q.product: q for q in self.quote()}
+        self.chosen = self.quotes[data.product]
+        if self.chosen.rate is None or self.chosen.loan_amount is None:
+            raise ValueError(f"{data.product} cannot be priced: {self.chosen.reason}")
+        self.rate: Decimal = self.chosen.rate
+        self.loan: Decimal = self.chosen.loan_amount
+        self.schedule = amortize(self.loan, self.rate, self.term)
+
+    def quote(self, products: list[str] | None = None, **changes: Any) -> list[ProductQuote]:
+        d = self.data
+        args: dict[str, Any] = {
+            "price": d.price,
+            "down_payment": d.down_payment,
+            "credit_score": d.credit_score,
+            "state": d.state,
+            "market_rates": dict(d.market_rates),
+            "annual_income": d.annual_income,
+            "monthly_debts": d.monthly_debts or ZERO,
+            "points": d.points,
+            "property_tax_annual": d.property_tax_annual,
+            "insurance_annual": d.insurance_annual,
+            "hoa_monthly": d.hoa_monthly,
+            "va_eligible": d.va_eligible,
+            "first_time_buyer": d.first_time_buyer,
+            "arm_index": d.arm_index,
+        }
+        args.update(changes)
+        price, down, score, state, rates = (
+            args.pop(k) for k in ("price", "down_payment", "credit_score", "state", "market_rates")
+        )
+        names = list(rates) if products is None else products
+        return quote_options(price, down, score, state, rates, products=names, **args)
+
+    def requote(self, **changes: Any) -> ProductQuote:
+        """The chosen product again with some inputs changed."""
+        return self.quote([self.data.product], **changes)[0]
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.data.product]

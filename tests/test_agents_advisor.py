@@ -1,0 +1,226 @@
+"""The built-in mortgage advisor: each recommendation appears exactly when
+its condition holds, and every figure in it is the calculation engine's."""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, Decimal
+from typing import Any
+
+from actors.agents.advisor import MortgageAdvisor
+from actors.agents.figures import numbers_in
+from actors.calculation.affordability import affordability
+from actors.calculation.amortization import PAYMENT, RATE, amortize, amortize_biweekly, savings
+from actors.calculation.arm import amortize_arm
+from actors.calculation.insurance import pmi_months
+from actors.calculation.products import five_six_arm
+from actors.calculation.quote import ProductQuote, quote_options
+from actors.calculation.refinance import points_break_even
+from protocols.api.agents import Recommendation
+
+D = Decimal
+ADVISOR = MortgageAdvisor()
+# 20% down and a top credit score: nothing is wrong, only habits can help.
+CALM: dict[str, Any] = {
+    "price": "400000",
+    "down_payment": "80000",
+    "credit_score": 790,
+    "state": "CA",
+    "market_rates": {"30y_fixed": "6.5", "15y_fixed": "5.75"},
+}
+
+
+def advise(**changes: Any) -> dict[str, Recommendation]:
+    output = ADVISOR.builtin(ADVISOR.parse({**CALM, **changes}))
+    assert 3 <= len(output.recommendations) <= 6
+    return {r.kind: r for r in output.recommendations}
+
+
+def quotes(**changes: Any) -> dict[str, ProductQuote]:
+    """The engine's own quotes for the same calculation."""
+    d = ADVISOR.parse({**CALM, **changes})
+    found = quote_options(
+        d.price,
+        d.down_payment,
+        d.credit_score,
+        d.state,
+        dict(d.market_rates),
+        annual_income=d.annual_income,
+        monthly_debts=d.monthly_debts or D(0),
+        points=d.points,
+    )
+    return {q.product: q for q in found}
+
+
+def impact(rec: Recommendation) -> tuple[Decimal, Decimal]:
+    return D(rec.impact.monthly), D(rec.impact.lifetime)
+
+
+def quoted(rec: Recommendation) -> set[Decimal]:
+    return {abs(n).normalize() for n in numbers_in(f"{rec.title} {rec.detail}")}
+
+
+def figures(*values: Decimal | int) -> set[Decimal]:
+    return {abs(D(v)).normalize() for v in values}
+
+
+def test_a_calm_calculation_gets_only_the_habits_that_always_help() -> None:
+    advice = advise()
+    assert list(advice) == ["shorter_term", "extra_payment", "biweekly"]
+
+    q = quotes()["30y_fixed"]
+    schedule = amortize(q.loan_amount, q.rate, 360)
+    target = (q.payment / 100).to_integral_value(ROUND_CEILING) * 100
+    if target - q.payment < 50:
+        target += 100
+    gained = savings(
+        schedule, amortize(q.loan_amount, q.rate, 360, extra_monthly=target - q.payment)
+    )
+    assert impact(advice["extra_payment"]) == (q.payment - target, gained.interest_saved)
+    assert figures(target, q.payment, gained.months_saved) <= quoted(advice["extra_payment"])
+
+    plan = amortize_biweekly(q.loan_amount, q.rate, 360)
+    every_two_weeks = savings(schedule, plan)
+    assert impact(advice["biweekly"])[1] == every_two_weeks.interest_saved
+    assert figures(plan.payment, every_two_weeks.months_saved) <= quoted(advice["biweekly"])
+
+
+def test_a_30_year_loan_is_compared_with_15_years_and_a_15_year_with_30() -> None:
+    q = quotes()
+    thirty, fifteen = q["30y_fixed"], q["15y_fixed"]
+    shorter = advise()["shorter_term"]
+    assert impact(shorter) == (
+        thirty.payment - fifteen.payment,
+        thirty.total_interest - fifteen.total_interest,
+    )
+    assert figures(fifteen.payment, thirty.payment, fifteen.total_interest) <= quoted(shorter)
+
+    chosen_15 = advise(product="15y_fixed")
+    assert "shorter_term" not in chosen_15
+    assert impact(chosen_15["longer_term"]) == (
+        fifteen.payment - thirty.payment,
+        fifteen.total_interest - thirty.total_interest,
+    )
+    assert "longer_term" not in advise()
+
+
+def test_pmi_advice_appears_only_above_80_percent_ltv_on_conventional_loans() -> None:
+    assert "remove_pmi" not in advise()  # 20% down
+    advice = advise(down_payment="40000")
+    rec = advice["remove_pmi"]
+    small, twenty = quotes(down_payment="40000")["30y_fixed"], quotes()["30y_fixed"]
+    months = pmi_months(amortize(small.loan_amount, small.rate, 360), D(400000))
+    premiums = small.pmi_monthly * months
+    assert impact(rec) == (
+        small.piti - twenty.piti,
+        premiums + small.total_interest - twenty.total_interest,
+    )
+    assert figures(40000, small.pmi_monthly, months, premiums, small.piti, twenty.piti) <= quoted(
+        rec
+    )
+
+    fha = advise(
+        down_payment="40000",
+        product="fha_30",
+        market_rates={**CALM["market_rates"], "fha_30": "6.25"},
+    )
+    assert "remove_pmi" not in fha  # FHA carries MIP, which a larger down payment does not end
+
+
+def test_points_break_even_against_the_expected_stay() -> None:
+    assert "points_break_even" not in advise()
+    q, par = quotes(points="1")["30y_fixed"], quotes()["30y_fixed"]
+    found = points_break_even(q.loan_amount, 360, par.rate, q.rate, D(1))
+    assert found.break_even_month is not None
+
+    short_stay = advise(points="1", years_in_home=3)["points_break_even"]
+    long_stay = advise(points="1", years_in_home=10)["points_break_even"]
+    assert 36 < found.break_even_month <= 120
+    assert "would not pay off" in short_stay.detail and D(short_stay.impact.lifetime) < 0
+    assert "pay off:" in long_stay.detail and D(long_stay.impact.lifetime) > 0
+    for rec in (short_stay, long_stay):
+        assert D(rec.impact.monthly) == found.monthly_savings
+        assert figures(found.cost, found.monthly_savings, found.break_even_month) <= quoted(rec)
+
+
+def test_the_arm_is_shown_at_its_caps_whenever_it_is_offered() -> None:
+    assert "arm_caps" not in advise()
+    rec = advise(market_rates={**CALM["market_rates"], "5_6_arm": "6.0"})["arm_caps"]
+    arm = quotes(market_rates={**CALM["market_rates"], "5_6_arm": "6.0"})["5_6_arm"]
+    terms = five_six_arm(arm.rate)
+    worst = amortize_arm(arm.loan_amount, 360, terms, current_index=D(99))
+    first_change = worst.rows[60]
+    at_ceiling = next(r for r in worst.rows if r[RATE] == arm.rate + 5)
+    assert first_change[RATE] == arm.rate + 2
+    assert impact(rec) == (
+        arm.payment - at_ceiling[PAYMENT],
+        arm.total_interest - worst.total_interest,
+    )
+    assert figures(arm.payment, first_change[PAYMENT], at_ceiling[PAYMENT]) <= quoted(rec)
+
+
+def test_debt_to_income_over_the_limit_names_the_price_that_fits() -> None:
+    assert "dti_limit" not in advise(annual_income="250000", monthly_debts="500")
+    rec = advise(annual_income="90000", monthly_debts="500")["dti_limit"]
+    q = quotes(annual_income="90000", monthly_debts="500")["30y_fixed"]
+    fits = affordability(
+        D(90000), D(500), D(80000), q.rate, credit_score=790, property_tax_rate=D("1.10")
+    )
+    assert not q.eligible and "28%" in (q.reason or "")
+    assert D(rec.impact.monthly) == q.piti - fits.housing.total
+    assert figures(fits.max_price, fits.housing.total, q.piti, 28) <= quoted(rec)
+    assert next(iter(advise(annual_income="90000", monthly_debts="500"))) == "dti_limit"
+
+
+def test_a_rate_lock_reminder_follows_a_market_move_of_an_eighth_or_more() -> None:
+    assert "rate_lock" not in advise(previous_rates={"30y_fixed": "6.45"})
+    rose = advise(previous_rates={"30y_fixed": "6.25"})["rate_lock"]
+    fell = advise(previous_rates={"30y_fixed": "6.75"})["rate_lock"]
+    now = quotes()["30y_fixed"]
+    before = quotes(market_rates={**CALM["market_rates"], "30y_fixed": "6.25"})["30y_fixed"]
+    assert "rose" in rose.title and "fell" in fell.title
+    assert impact(rose) == (
+        before.payment - now.payment,
+        before.total_interest - now.total_interest,
+    )
+    assert D(rose.impact.monthly) < 0 < D(fell.impact.monthly)
+    assert figures(D("6.25"), D("6.5")) <= quoted(rose)
+
+
+def test_a_credit_score_short_of_the_next_price_band_is_worth_raising() -> None:
+    assert "credit_score" not in advise()  # 790 is the best band
+    rec = advise(credit_score=725)["credit_score"]
+    at_725 = quotes(credit_score=725)["30y_fixed"]
+    at_740 = quotes(credit_score=740)["30y_fixed"]
+    assert impact(rec) == (
+        at_725.piti - at_740.piti,
+        at_725.total_interest - at_740.total_interest,
+    )
+    assert figures(740, at_725.piti, at_740.piti, at_725.llpa_points) <= quoted(rec)
+    assert "credit_score" not in advise(credit_score=725, product="15y_fixed")  # no LLPA
+
+
+def test_when_everything_applies_the_six_most_pressing_are_shown_in_order() -> None:
+    busy = advise(
+        down_payment="40000",
+        credit_score=725,
+        points="1",
+        annual_income="90000",
+        monthly_debts="500",
+        previous_rates={"30y_fixed": "6.25"},
+        market_rates={**CALM["market_rates"], "5_6_arm": "6.0"},
+    )
+    assert list(busy) == [
+        "dti_limit",
+        "rate_lock",
+        "remove_pmi",
+        "points_break_even",
+        "credit_score",
+        "arm_caps",
+    ]
+
+
+def test_different_buyers_get_different_advice() -> None:
+    first = advise(down_payment="40000")
+    second = advise(down_payment="60000")
+    assert first["remove_pmi"] != second["remove_pmi"]
+    assert impact(first["remove_pmi"]) != impact(second["remove_pmi"])
