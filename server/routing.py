@@ -108,7 +108,7 @@ class ApiRoutes:
 def _adapt(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         if endpoint.auth is not None:
-            request["user"] = await request.app[AUTH_GUARD](request, endpoint.auth)
+            await request.app[AUTH_GUARD](request, endpoint.auth)
         args: list[Any] = []
         if endpoint.body is not None:
             args.append(await decode_body(request, endpoint.body))
