@@ -86,10 +86,27 @@ class Settings:
     mail_from: str = setting(
         "RATELINE_MAIL_FROM", "Rateline <no-reply@rateline.invalid>", "Sender of emails."
     )
-    dev_mailbox: bool = setting(
+    dev_mailbox: bool | None = setting(
         "RATELINE_DEV_MAILBOX",
-        False,
-        "Serve held emails at /api/dev/mailbox (never with a real SMTP).",
+        None,
+        "Serve held emails at /api/dev/mailbox (never with a real SMTP); "
+        "unset: on with the embedded database, off with DATABASE_URL.",
+    )
+    smtp_timeout: float = setting("RATELINE_SMTP_TIMEOUT", 30.0, "Seconds for one SMTP exchange.")
+    smtp_ca_file: Path | None = setting(
+        "RATELINE_SMTP_CA_FILE", None, "CA bundle to trust for the SMTP server's certificate."
+    )
+    mailer_poll_seconds: float = setting(
+        "RATELINE_MAILER_POLL_SECONDS", 15.0, "Seconds between outbox sweeps."
+    )
+    mailer_retry_base_seconds: float = setting(
+        "RATELINE_MAILER_RETRY_BASE_SECONDS", 30.0, "First retry delay of a deferred email."
+    )
+    mailer_retry_max_seconds: float = setting(
+        "RATELINE_MAILER_RETRY_MAX_SECONDS", 3600.0, "Longest retry delay of a deferred email."
+    )
+    mailer_max_attempts: int = setting(
+        "RATELINE_MAILER_MAX_ATTEMPTS", 40, "Delivery attempts before an email is failed."
     )
     session_idle_minutes: int = setting(
         "RATELINE_SESSION_IDLE_MINUTES", 30, "Idle timeout of a session."
@@ -162,6 +179,13 @@ class Settings:
                 values[f.name] = _parse(f.metadata["env"], raw, hints[f.name])
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+    @property
+    def dev_mailbox_enabled(self) -> bool:
+        """Held mail is shown only in the no-configuration developer setup, or
+        when asked for, and never once a real SMTP server is configured."""
+        wanted = self.database_url is None if self.dev_mailbox is None else self.dev_mailbox
+        return wanted and self.smtp_url is None
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

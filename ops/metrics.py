@@ -34,24 +34,34 @@ ERRORS = Counter(
 
 
 class PoolCollector(Collector):
-    """Reads the pool's figures at scrape time, so the hot path pays nothing."""
+    """Reads the pools' figures at scrape time, so the hot path pays nothing.
 
-    def __init__(self, stats: Callable[[], PoolStats]) -> None:
-        self._stats = stats
+    One collector serves every pool in the process (a server has one; a test
+    process may run several apps), summing their figures.
+    """
+
+    def __init__(self) -> None:
+        self._sources: list[Callable[[], PoolStats]] = []
+
+    def add(self, stats: Callable[[], PoolStats]) -> Callable[[], None]:
+        self._sources.append(stats)
+        return lambda: self._sources.remove(stats)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        stats = self._stats()
-        for name, doc, value in (
-            ("rateline_db_pool_size", "Connections open in the pool.", stats.size),
-            ("rateline_db_pool_idle", "Idle connections in the pool.", stats.idle),
-            ("rateline_db_pool_max_size", "Largest size the pool may grow to.", stats.max_size),
-            ("rateline_db_pool_waiting", "Callers waiting for a connection.", stats.waiting),
+        figures = [stats() for stats in self._sources]
+        for name, doc, field in (
+            ("rateline_db_pool_size", "Connections open in the pool.", "size"),
+            ("rateline_db_pool_idle", "Idle connections in the pool.", "idle"),
+            ("rateline_db_pool_max_size", "Largest size the pool may grow to.", "max_size"),
+            ("rateline_db_pool_waiting", "Callers waiting for a connection.", "waiting"),
         ):
-            yield GaugeMetricFamily(name, doc, value=value)
+            yield GaugeMetricFamily(name, doc, value=sum(getattr(f, field) for f in figures))
+
+
+_POOLS = PoolCollector()
+REGISTRY.register(_POOLS)
 
 
 def watch_pool(stats: Callable[[], PoolStats]) -> Callable[[], None]:
-    """Register the pool's gauges; returns the function that unregisters them."""
-    collector = PoolCollector(stats)
-    REGISTRY.register(collector)
-    return lambda: REGISTRY.unregister(collector)
+    """Report a pool's figures; returns the function that stops reporting them."""
+    return _POOLS.add(stats)

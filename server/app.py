@@ -14,14 +14,16 @@ from actors.runtime import ActorSystem, SupervisorSpec
 from ops.config import Settings
 from ops.metrics import watch_pool
 from server import keys
+from server.auth import guard
 from server.middlewares import problems, request_context
-from server.routes import agents, health, mortgage
+from server.routes import agents, auth, dev, health, mortgage
+from server.routing import AUTH_GUARD
 from server.tree import build_tree
 from storage.database import Database
 
 log = logging.getLogger(__name__)
 
-ROUTE_MODULES: tuple[ModuleType, ...] = (health, mortgage, agents)
+ROUTE_MODULES: tuple[ModuleType, ...] = (health, auth, dev, mortgage, agents)
 
 # Cleanup contexts that run after storage and before actors: each builds a
 # shared service (the rate book, the WebSocket hub, ...) and puts it into
@@ -48,6 +50,7 @@ def create_app(
     app[keys.READINESS_CHECKS] = []
     app[keys.DEPS] = {"settings": settings}
     app[keys.ENDPOINTS] = []
+    app[AUTH_GUARD] = guard
     app.cleanup_ctx.append(_storage)
     app.cleanup_ctx.extend(SERVICES)
     app.cleanup_ctx.append(_actors(tree or build_tree(settings), on_fatal))

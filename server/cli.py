@@ -1,4 +1,4 @@
-"""The `rateline` command: serve, migrate."""
+"""The `rateline` command: serve, migrate, admin."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from aiohttp import web
 from actors.runtime import SupervisorSpec
 from ops import logging as structured_logging
 from ops.config import ConfigError, Settings, documented
+from server import admin_cli
 from server.app import create_app
+from server.tree import build_tree
 from storage.database import Database
 from storage.embedded import DataDirInUse
 
@@ -44,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
         if name == "serve":
             command.add_argument("--host", help="bind address (RATELINE_HOST)")
             command.add_argument("--port", type=int, help="TCP port (RATELINE_PORT)")
+    admin_cli.add_parser(commands)
     return parser
 
 
@@ -55,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             host=getattr(args, "host", None),
             port=getattr(args, "port", None),
         )
-    except ConfigError as exc:
+        build_tree(settings)
+    except (ConfigError, ValueError) as exc:
         print(f"rateline: {exc}", file=sys.stderr)
         return 2
     structured_logging.configure(settings.log_level)
@@ -68,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "migrate":
             return runner(_migrate(settings))
+        if args.command == "admin":
+            return runner(admin_cli.run(args, settings))
         return runner(serve(settings))
     except DataDirInUse as exc:
         log.error("cannot start: %s", exc)

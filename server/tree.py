@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from actors import mailer
 from actors.agents import child_specs as agent_specs
 from actors.runtime import ChildSpec, SupervisorSpec
 from ops.config import Settings
@@ -9,7 +10,10 @@ from ops.config import Settings
 
 def build_tree(settings: Settings) -> SupervisorSpec:
     """Children start in this order and stop in reverse."""
-    children: list[ChildSpec | SupervisorSpec] = [*agent_specs(settings)]
+    children: list[ChildSpec | SupervisorSpec] = [
+        *mailer.child_specs(settings),
+        *agent_specs(settings),
+    ]
     return SupervisorSpec(
         name="rateline",
         children=children,

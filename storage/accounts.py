@@ -63,6 +63,12 @@ class TokenUse:
     user_id: uuid.UUID | None = None
 
 
+@dataclass(frozen=True)
+class EventCount:
+    count: int
+    last_at: datetime | None
+
+
 def _user(row: Any) -> UserRow:
     return UserRow(**dict(row))
 
@@ -130,21 +136,24 @@ async def mark_verified(db: Executor, user_id: uuid.UUID) -> None:
     )
 
 
-async def set_password(db: Executor, user_id: uuid.UUID, password_hash: str) -> None:
+async def set_password(
+    db: Executor, user_id: uuid.UUID, password_hash: str, *, changed: bool = True
+) -> None:
+    """Store a new hash; `changed=False` for a re-hash of the same password."""
     await db.execute(
         """
-        UPDATE users SET password_hash = $2, password_changed_at = now(), updated_at = now()
+        UPDATE users SET password_hash = $2, updated_at = now(),
+               password_changed_at = CASE WHEN $3 THEN now() ELSE password_changed_at END
         WHERE id = $1
         """,
         user_id,
         password_hash,
+        changed,
     )
 
 
 async def set_role(db: Executor, user_id: uuid.UUID, role: str) -> None:
-    await db.execute(
-        "UPDATE users SET role = $2, updated_at = now() WHERE id = $1", user_id, role
-    )
+    await db.execute("UPDATE users SET role = $2, updated_at = now() WHERE id = $1", user_id, role)
 
 
 async def count_admins(db: Executor) -> int:
@@ -194,6 +203,44 @@ async def use_token(db: Executor, *, token_hash: bytes, purpose: str) -> TokenUs
         return TokenUse(TokenState.UNKNOWN)
     state = TokenState.USED if row["used_at"] is not None else TokenState.EXPIRED
     return TokenUse(state, row["user_id"])
+
+
+async def peek_token(db: Executor, *, token_hash: bytes, purpose: str) -> TokenUse:
+    """What `use_token` would say now, without spending the token."""
+    row = await db.fetchrow(
+        """
+        SELECT user_id, used_at, expires_at > now() AS fresh
+        FROM account_tokens WHERE token_hash = $1 AND purpose = $2
+        """,
+        token_hash,
+        purpose,
+    )
+    if row is None:
+        return TokenUse(TokenState.UNKNOWN)
+    if row["used_at"] is not None:
+        return TokenUse(TokenState.USED, row["user_id"])
+    if not row["fresh"]:
+        return TokenUse(TokenState.EXPIRED, row["user_id"])
+    return TokenUse(TokenState.OK, row["user_id"])
+
+
+async def recent_events(
+    db: Executor, *, kind: str, email: str | None = None, ip: str | None = None, window: timedelta
+) -> EventCount:
+    """How many `kind` events for an address (or from an IP) in `window`, and
+    the last one; refused requests (outcome "throttled") do not count."""
+    column = "email" if email is not None else "ip"
+    row = await db.fetchrow(
+        f"""
+        SELECT count(*) AS n, max(at) AS last_at FROM security_events
+        WHERE {column} = $1 AND kind = $2 AND outcome <> 'throttled'
+          AND at > now() - $3::interval
+        """,
+        email if email is not None else ip,
+        kind,
+        window,
+    )
+    return EventCount(int(row["n"]), row["last_at"])
 
 
 async def retire_tokens(db: Executor, *, user_id: uuid.UUID, purpose: str) -> int:
@@ -262,6 +309,23 @@ async def live_session(
 
 async def touch_session(db: Executor, session_id: uuid.UUID) -> None:
     await db.execute("UPDATE sessions SET last_seen_at = now() WHERE id = $1", session_id)
+
+
+async def keep_sessions_alive(
+    db: Executor, session_ids: list[uuid.UUID], *, idle: timedelta
+) -> set[uuid.UUID]:
+    """Of these sessions, the ones still alive, now marked as just used."""
+    rows = await db.fetch(
+        """
+        UPDATE sessions SET last_seen_at = now()
+        WHERE id = ANY($1::uuid[]) AND expires_at > now()
+          AND last_seen_at > now() - $2::interval
+        RETURNING id
+        """,
+        session_ids,
+        idle,
+    )
+    return {r["id"] for r in rows}
 
 
 async def sessions_of(db: Executor, *, user_id: uuid.UUID, idle: timedelta) -> list[SessionRow]:
@@ -333,21 +397,15 @@ async def record_event(
     )
 
 
-@dataclass(frozen=True)
-class FailureCount:
-    failures: int
-    last_failure: datetime | None
-
-
 async def sign_in_failures(
     db: Executor, *, email: str | None = None, ip: str | None = None, window: timedelta
-) -> FailureCount:
+) -> EventCount:
     """Failed sign-ins for an address (since its last success or password
     reset) or from an IP, within `window`."""
     if email is not None:
         row = await db.fetchrow(
             """
-            SELECT count(*) AS failures, max(at) AS last_failure
+            SELECT count(*) AS n, max(at) AS last_at
             FROM security_events
             WHERE email = $1 AND kind = 'login' AND outcome = 'failure'
               AND at > greatest(
@@ -363,7 +421,7 @@ async def sign_in_failures(
     elif ip is not None:
         row = await db.fetchrow(
             """
-            SELECT count(*) AS failures, max(at) AS last_failure
+            SELECT count(*) AS n, max(at) AS last_at
             FROM security_events
             WHERE ip = $1 AND kind = 'login' AND outcome = 'failure'
               AND at > now() - $2::interval
@@ -373,7 +431,7 @@ async def sign_in_failures(
         )
     else:
         raise ValueError("count failures by email or by ip")
-    return FailureCount(int(row["failures"]), row["last_failure"])
+    return EventCount(int(row["n"]), row["last_at"])
 
 
 async def database_now(db: Executor) -> datetime:

@@ -156,10 +156,16 @@ async def hold_pending(db: Executor) -> int:
     return int(result.split()[-1])
 
 
-async def recent(db: Executor, *, limit: int = 100) -> list[OutboxRow]:
-    """Newest first, for the dev mailbox."""
+async def recent(db: Executor, *, limit: int = 100, to: str | None = None) -> list[OutboxRow]:
+    """Newest first, for the dev mailbox; `to` keeps one recipient's."""
     rows = await db.fetch(
-        f"SELECT {_COLUMNS} FROM outbox ORDER BY created_at DESC, id DESC LIMIT $1", limit
+        f"""
+        SELECT {_COLUMNS} FROM outbox
+        WHERE $2::text IS NULL OR lower(to_address) = lower($2)
+        ORDER BY created_at DESC, id DESC LIMIT $1
+        """,
+        limit,
+        to,
     )
     return [_row(r) for r in rows]
 

@@ -1,0 +1,138 @@
+"""The mailer actor: delivers the outbox when told there is work, and on a
+timer for retries and for mail queued by other nodes.
+
+Each message handles one batch on the server loop (`run_io`) and tells itself
+to continue when the batch was full, so a long queue never keeps the actor
+from hearing a stop. Mailers on several nodes share the outbox safely: rows
+are claimed with SKIP LOCKED and a lease (see storage/outbox.py). A LISTEN on
+the outbox channel wakes it the moment any node commits an email.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from actors.mailer.config import MailerConfig
+from actors.mailer.courier import Courier, DeliveryReport
+from actors.mailer.outbox import WAKE_CHANNEL
+from actors.runtime import ActorContext, RatelineActor
+from protocols.smtp import SmtpSender
+
+log = logging.getLogger(__name__)
+
+NAME = "mailer"
+
+
+@dataclass(frozen=True)
+class OutboxHasWork:
+    """Deliver what is due now."""
+
+
+@dataclass(frozen=True)
+class Tick:
+    """The timer fired."""
+
+
+class MailerActor(RatelineActor):
+    def __init__(self, ctx: ActorContext, config: MailerConfig) -> None:
+        super().__init__(ctx)
+        self.config = config
+        self.courier: Courier | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._listener: Any = None
+        self._stopped = False
+
+    def on_start(self) -> None:
+        db = self.ctx.deps["db"]
+        sender = SmtpSender(self.config.smtp) if self.config.smtp is not None else None
+        self.courier = Courier(
+            db.pool,
+            sender,
+            mail_from=self.config.mail_from,
+            worker=f"{self.config.worker}:{self.name}",
+            retry=self.config.retry,
+            batch_size=self.config.batch_size,
+            lease=self.config.lease,
+        )
+        if sender is None:
+            log.info("no SMTP configured: emails are held in the outbox")
+        else:
+            log.info("mailer delivering", extra={"smtp": self.config.smtp.describe()})  # type: ignore[union-attr]
+        try:
+            self._listener = self.run_io(self._listen(db.dsn), timeout=10)
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            log.warning(
+                "outbox LISTEN unavailable; relying on the timer", extra={"error": repr(exc)}
+            )
+        self.ctx.loop.call_soon_threadsafe(self._arm)
+        self._wake()
+
+    def on_stop(self) -> None:
+        self._shutdown()
+
+    def on_failure(self, *exc_info: Any) -> None:
+        self._shutdown()
+
+    def handle(self, message: Any) -> Any:
+        if isinstance(message, OutboxHasWork | Tick):
+            return self._deliver()
+        raise TypeError(f"{self.name} does not handle {message!r}")
+
+    def _deliver(self) -> DeliveryReport:
+        assert self.courier is not None
+        report: DeliveryReport = self.run_io(
+            self.courier.deliver_due(max_batches=1), timeout=self.config.lease.total_seconds()
+        )
+        if report.claimed >= self.config.batch_size:
+            self._wake()
+        return report
+
+    # -- waking up ---------------------------------------------------------------
+
+    def _wake(self) -> None:
+        system = self.ctx.system
+        if system is not None and not system.stopping and not self._stopped:
+            with contextlib.suppress(Exception):  # the name is gone: we are stopping
+                system.tell(self.name, OutboxHasWork())
+
+    def _arm(self) -> None:
+        if self._stopped:
+            return
+        self._timer = self.ctx.loop.call_later(self.config.poll_interval, self._fire)
+
+    def _fire(self) -> None:
+        system = self.ctx.system
+        if self._stopped or system is None:
+            return
+        try:
+            system.tell(self.name, Tick())
+        except Exception:  # the name is gone: we are stopping
+            return
+        self._arm()
+
+    async def _listen(self, dsn: str) -> asyncpg.Connection:
+        conn = await asyncpg.connect(dsn)
+        await conn.add_listener(WAKE_CHANNEL, lambda *_: self._wake())
+        return conn
+
+    def _shutdown(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        loop = self.ctx.loop
+        listener, self._listener = self._listener, None
+
+        def cancel() -> None:
+            if self._timer is not None:
+                self._timer.cancel()
+            if listener is not None and not listener.is_closed():
+                loop.create_task(listener.close(timeout=5))
+
+        with contextlib.suppress(RuntimeError):  # the loop is closed already
+            loop.call_soon_threadsafe(cancel)

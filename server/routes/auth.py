@@ -1,0 +1,466 @@
+"""Accounts over HTTP: registration, email verification, sign-in, sessions,
+password reset and roles.
+
+Answers never reveal whether an address has an account: registration,
+resend and forgot-password answer 202 either way (the mailbox owner learns
+the truth by email), and sign-in says "wrong email or password" after the
+same password-hash work for both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from actors.accounts.identity import InvalidEmail, normalise_email, personal_words
+from actors.accounts.passwords import password_problems
+from actors.accounts.tokens import looks_like_token, new_token, token_digest
+from actors.mailer.outbox import enqueue
+from protocols.api.auth import (
+    Accepted,
+    Done,
+    EmailRequest,
+    LoginRequest,
+    LoginResponse,
+    RegisterRequest,
+    ResetRequest,
+    RoleChange,
+    Session,
+    User,
+    VerifyQuery,
+)
+from protocols.problems import FieldError, Problem
+from server import keys
+from server.auth import (
+    SESSION_COOKIE,
+    Accounts,
+    accounts_lifespan,
+    accounts_of,
+    audit,
+    client_ip,
+    mail_wait_seconds,
+    require_user,
+    sign_in_verdict,
+    user_agent,
+)
+from server.routing import ApiRoutes, json_response
+from storage import accounts as store
+from storage.accounts import TokenState, UserRow
+
+routes = ApiRoutes(tag="auth")
+
+VERIFY_PURPOSE, RESET_PURPOSE = "verify_email", "reset_password"
+RESEND_PATH = "/api/auth/verify/resend"
+# Pages of the web front the emails link to, below RATELINE_PUBLIC_URL.
+SIGN_IN_PAGE, RESET_PAGE = "/login", "/reset-password"
+
+
+def _public_user(row: UserRow) -> User:
+    return User(
+        id=row.id,
+        email=row.email,
+        name=row.name,
+        role=row.role,  # type: ignore[arg-type]
+        email_verified=row.verified,
+        created_at=row.created_at,
+    )
+
+
+def _email_field(raw: str) -> str:
+    try:
+        return normalise_email(raw)
+    except InvalidEmail as exc:
+        raise Problem(
+            422, "Invalid email", str(exc), errors=[FieldError(pointer="/email", detail=str(exc))]
+        ) from None
+
+
+async def _check_password(password: str, email: str, name: str) -> None:
+    problems = await asyncio.to_thread(
+        password_problems, password, personal=personal_words(email, name)
+    )
+    if problems:
+        detail = "; ".join(problems)
+        raise Problem(
+            422,
+            "Password not accepted",
+            detail,
+            errors=[FieldError(pointer="/password", detail=detail)],
+        )
+
+
+# Registration and verification
+
+
+@routes.post("/api/auth/register", body=RegisterRequest, response=Accepted, status=202)
+async def register(request: web.Request, body: RegisterRequest) -> Accepted:
+    """Create an account; a verification link is emailed"""
+    accounts = accounts_of(request.app)
+    email = _email_field(body.email)
+    name = " ".join(body.name.split())
+    if not name:
+        raise Problem(
+            422, "Invalid name", "name is empty", errors=[FieldError("/name", "is empty")]
+        )
+    await _check_password(body.password, email, name)
+    password_hash = await accounts.hasher.hash_async(body.password)
+    token, digest = new_token()
+    async with request.app[keys.DB].pool.acquire() as conn, conn.transaction():
+        user = await store.create_user(conn, email=email, name=name, password_hash=password_hash)
+        if user is None:
+            existing = await store.user_by_email(conn, email)
+            assert existing is not None
+            await enqueue(
+                conn,
+                to=existing.email,
+                template="already_registered",
+                context={
+                    "name": existing.name,
+                    "login_link": accounts.link(SIGN_IN_PAGE),
+                    "reset_link": accounts.link(RESET_PAGE),
+                },
+            )
+            await audit(conn, request, "register", "duplicate", existing.id, email)
+        else:
+            await _send_verification(conn, accounts, user, token, digest)
+            await audit(conn, request, "register", "success", user.id, email)
+    return Accepted(status="verification_sent")
+
+
+async def _send_verification(
+    conn: store.Executor, accounts: Accounts, user: UserRow, token: str, digest: bytes
+) -> None:
+    await store.add_token(
+        conn, user_id=user.id, purpose=VERIFY_PURPOSE, token_hash=digest, ttl=accounts.verify_ttl
+    )
+    await enqueue(
+        conn,
+        to=user.email,
+        template="verification",
+        context={
+            "name": user.name,
+            "link": accounts.link("/api/auth/verify?" + urlencode({"token": token})),
+            "hours": int(accounts.verify_ttl.total_seconds() // 3600),
+        },
+    )
+
+
+def _gone(what: str, how_to_recover: str) -> Problem:
+    return Problem(410, f"This {what} link is no longer valid", how_to_recover)
+
+
+@routes.get("/api/auth/verify", query=VerifyQuery, response=Done)
+async def verify(request: web.Request, query: VerifyQuery) -> Done:
+    """Confirm an email address with the emailed token"""
+    resend = (
+        f"it has expired or was already used; ask for a new one with POST {RESEND_PATH} "
+        '{"email": "<your address>"}'
+    )
+    problem = _gone("verification", resend)
+    problem.headers["Link"] = f'<{RESEND_PATH}>; rel="resend"'
+    if not looks_like_token(query.token):
+        raise problem
+    async with request.app[keys.DB].pool.acquire() as conn, conn.transaction():
+        use = await store.use_token(
+            conn, token_hash=token_digest(query.token), purpose=VERIFY_PURPOSE
+        )
+        user = await store.user_by_id(conn, use.user_id) if use.user_id else None
+        if user is None:
+            raise problem
+        if use.state is TokenState.OK:
+            await store.mark_verified(conn, user.id)
+            await audit(conn, request, "verify", "success", user.id, user.email)
+        elif not user.verified:
+            raise problem
+    return Done(status="verified")
+
+
+@routes.post(RESEND_PATH, body=EmailRequest, response=Accepted, status=202)
+async def resend_verification(request: web.Request, body: EmailRequest) -> Accepted:
+    """Email a fresh verification link (limited per address and per IP)"""
+    accounts = accounts_of(request.app)
+    email = _email_field(body.email)
+    pool = request.app[keys.DB].pool
+    wait = await mail_wait_seconds(pool, "verify_resend", email, client_ip(request))
+    if wait is not None:
+        raise Problem(
+            429,
+            "Too many requests",
+            f"a link was sent recently; check your inbox or try again in {wait} seconds",
+            headers={"Retry-After": str(wait)},
+        )
+    async with pool.acquire() as conn, conn.transaction():
+        user = await store.user_by_email(conn, email)
+        sent = user is not None and not user.verified
+        if user is not None and not user.verified:
+            await store.retire_tokens(conn, user_id=user.id, purpose=VERIFY_PURPOSE)
+            token, digest = new_token()
+            await _send_verification(conn, accounts, user, token, digest)
+        await audit(
+            conn,
+            request,
+            "verify_resend",
+            "sent" if sent else "nothing_to_send",
+            user.id if user else None,
+            email,
+        )
+    return Accepted(status="email_sent")
+
+
+# Sign-in and sessions
+
+
+@routes.post("/api/auth/login", body=LoginRequest, response=LoginResponse)
+async def login(request: web.Request, body: LoginRequest) -> web.Response:
+    """Sign in; the session token comes back in the body and in a cookie"""
+    accounts = accounts_of(request.app)
+    pool = request.app[keys.DB].pool
+    try:
+        email = normalise_email(body.email)
+    except InvalidEmail:
+        email = body.email.strip().lower()
+    ip, agent = client_ip(request), user_agent(request)
+
+    verdict = await sign_in_verdict(pool, accounts, email, ip)
+    if not verdict.allowed:
+        await audit(
+            pool, request, "login", "locked" if verdict.locked else "throttled", None, email
+        )
+        seconds = verdict.retry_after_seconds
+        raise Problem(
+            429,
+            "Too many failed sign-ins",
+            f"{'sign-in is locked' if verdict.locked else 'wait'} for {seconds} seconds "
+            "before trying again; or reset your password at POST /api/auth/password/forgot",
+            headers={"Retry-After": str(seconds)},
+        )
+
+    user = await store.user_by_email(pool, email)
+    stored_hash = user.password_hash if user is not None else None
+    if not await accounts.hasher.verify_async(stored_hash, body.password) or user is None:
+        await audit(pool, request, "login", "failure", user.id if user else None, email)
+        raise Problem(
+            401,
+            "Wrong email or password",
+            "check both and try again; after a few failures sign-in slows down",
+        )
+    if not user.verified:
+        await audit(pool, request, "login", "unverified", user.id, email)
+        raise Problem(
+            403,
+            "Email not verified",
+            f"open the link we emailed you first; for a new link use POST {RESEND_PATH}",
+        )
+    if stored_hash is not None and accounts.hasher.needs_rehash(stored_hash):
+        rehashed = await accounts.hasher.hash_async(body.password)
+        await store.set_password(pool, user.id, rehashed, changed=False)
+
+    token, digest = new_token()
+    async with pool.acquire() as conn, conn.transaction():
+        session = await store.create_session(
+            conn,
+            user_id=user.id,
+            token_hash=digest,
+            lifetime=accounts.sessions.lifetime,
+            ip=ip,
+            user_agent=agent,
+        )
+        await audit(conn, request, "login", "success", user.id, email)
+    response = json_response(
+        LoginResponse(token=token, expires_at=session.expires_at, user=_public_user(user))
+    )
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(accounts.sessions.lifetime.total_seconds()),
+        path="/",
+        httponly=True,
+        secure=accounts.secure_cookie,
+        samesite="Lax",
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@routes.post("/api/auth/logout", response=Done, auth="user")
+async def logout(request: web.Request) -> web.Response:
+    """End this session"""
+    user = await require_user(request)
+    pool = request.app[keys.DB].pool
+    await store.end_session(pool, user.session_id, user_id=user.id)
+    await audit(pool, request, "logout", "success", user.id, user.email)
+    response = json_response(Done(status="signed_out"))
+    response.del_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@routes.get("/api/auth/me", response=User, auth="user")
+async def me(request: web.Request) -> User:
+    """The signed-in user"""
+    user = await require_user(request)
+    return User(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        role=user.role,  # type: ignore[arg-type]
+        email_verified=user.email_verified,
+        created_at=user.created_at,
+    )
+
+
+@routes.get("/api/auth/sessions", response=list[Session], auth="user")
+async def sessions(request: web.Request) -> list[Session]:
+    """The signed-in user's live sessions, most recently used first"""
+    user = await require_user(request)
+    rows = await store.sessions_of(
+        request.app[keys.DB].pool, user_id=user.id, idle=accounts_of(request.app).sessions.idle
+    )
+    return [
+        Session(
+            id=r.id,
+            created_at=r.created_at,
+            last_seen_at=r.last_seen_at,
+            expires_at=r.expires_at,
+            ip=r.ip,
+            user_agent=r.user_agent,
+            current=r.id == user.session_id,
+        )
+        for r in rows
+    ]
+
+
+@routes.delete("/api/auth/sessions/{id}", response=Done, auth="user")
+async def end_session(request: web.Request) -> Done:
+    """End one of the signed-in user's sessions (sign out another device)"""
+    user = await require_user(request)
+    try:
+        session_id = uuid.UUID(request.match_info["id"])
+    except ValueError:
+        session_id = None
+    pool = request.app[keys.DB].pool
+    if session_id is None or not await store.end_session(pool, session_id, user_id=user.id):
+        raise Problem(404, "No such session", "it has ended already or is not yours")
+    await audit(
+        pool, request, "session_end", "success", user.id, user.email, detail=str(session_id)
+    )
+    return Done(status="session_ended")
+
+
+# Password reset
+
+
+@routes.post("/api/auth/password/forgot", body=EmailRequest, response=Accepted, status=202)
+async def forgot_password(request: web.Request, body: EmailRequest) -> Accepted:
+    """Email a password reset link, if the address has an account"""
+    accounts = accounts_of(request.app)
+    try:
+        email = normalise_email(body.email)
+    except InvalidEmail:
+        return Accepted(status="email_sent")
+    pool = request.app[keys.DB].pool
+    too_many = (
+        await mail_wait_seconds(pool, "password_forgot", email, client_ip(request)) is not None
+    )
+    async with pool.acquire() as conn, conn.transaction():
+        user = None if too_many else await store.user_by_email(conn, email)
+        if user is not None:
+            await store.retire_tokens(conn, user_id=user.id, purpose=RESET_PURPOSE)
+            token, digest = new_token()
+            await store.add_token(
+                conn,
+                user_id=user.id,
+                purpose=RESET_PURPOSE,
+                token_hash=digest,
+                ttl=accounts.reset_ttl,
+            )
+            await enqueue(
+                conn,
+                to=user.email,
+                template="password_reset",
+                context={
+                    "name": user.name,
+                    "link": accounts.link(RESET_PAGE + "?" + urlencode({"token": token})),
+                    "minutes": int(accounts.reset_ttl.total_seconds() // 60),
+                },
+            )
+        outcome = "throttled" if too_many else ("sent" if user else "nothing_to_send")
+        await audit(conn, request, "password_forgot", outcome, user.id if user else None, email)
+    return Accepted(status="email_sent")
+
+
+@routes.post("/api/auth/password/reset", body=ResetRequest, response=Done)
+async def reset_password(request: web.Request, body: ResetRequest) -> Done:
+    """Set a new password with the emailed token; every session ends"""
+    accounts = accounts_of(request.app)
+    problem = _gone(
+        "password reset",
+        "it has expired or was already used; ask for a new one with "
+        'POST /api/auth/password/forgot {"email": "<your address>"}',
+    )
+    if not looks_like_token(body.token):
+        raise problem
+    digest = token_digest(body.token)
+    pool = request.app[keys.DB].pool
+    peek = await store.peek_token(pool, token_hash=digest, purpose=RESET_PURPOSE)
+    user = await store.user_by_id(pool, peek.user_id) if peek.user_id else None
+    if peek.state is not TokenState.OK or user is None:
+        raise problem
+    await _check_password(body.password, user.email, user.name)
+    password_hash = await accounts.hasher.hash_async(body.password)
+    async with pool.acquire() as conn, conn.transaction():
+        use = await store.use_token(conn, token_hash=digest, purpose=RESET_PURPOSE)
+        if use.state is not TokenState.OK:
+            raise problem
+        await store.set_password(conn, user.id, password_hash)
+        await store.mark_verified(conn, user.id)  # the link proved the mailbox is theirs
+        await store.retire_tokens(conn, user_id=user.id, purpose=RESET_PURPOSE)
+        ended = await store.end_all_sessions(conn, user.id)
+        await audit(
+            conn,
+            request,
+            "password_reset",
+            "success",
+            user.id,
+            user.email,
+            detail=f"{ended} sessions ended",
+        )
+    return Done(status="password_changed")
+
+
+# Roles
+
+
+@routes.put("/api/auth/users/{id}/role", body=RoleChange, response=User, auth="admin")
+async def change_role(request: web.Request, body: RoleChange) -> User:
+    """Make a user a consumer, broker or admin (admins only)"""
+    admin = await require_user(request, "admin")
+    try:
+        user_id = uuid.UUID(request.match_info["id"])
+    except ValueError:
+        raise Problem(404, "No such user", "the id is not a user id") from None
+    pool = request.app[keys.DB].pool
+    async with pool.acquire() as conn, conn.transaction():
+        user = await store.user_by_id(conn, user_id)
+        if user is None:
+            raise Problem(404, "No such user", f"there is no user {user_id}")
+        if user.id == admin.id and body.role != "admin":
+            raise Problem(409, "Cannot demote yourself", "ask another admin to change your role")
+        await store.set_role(conn, user.id, body.role)
+        await audit(
+            conn,
+            request,
+            "role_change",
+            "success",
+            user.id,
+            user.email,
+            detail=f"{user.role} -> {body.role} by {admin.id}",
+        )
+        user = await store.user_by_id(conn, user_id)
+    assert user is not None
+    return _public_user(user)
+
+
+lifespan = accounts_lifespan

@@ -1,0 +1,328 @@
+"""Registration and email verification through the HTTP API, with the mailer
+delivering to a real STARTTLS+AUTH SMTP server.
+
+The app helpers here are shared with the other auth tests.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import trustme
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from actors.accounts.hashing import Argon2Params, PasswordHasher
+from actors.accounts.throttle import ThrottleRules
+from actors.mailer.actor import NAME, MailerActor
+from actors.mailer.config import MailerConfig
+from actors.mailer.retry import RetryPolicy
+from actors.runtime import ChildSpec, SupervisorSpec
+from ops.config import Settings
+from protocols.smtp import SmtpConfig
+from server import app as app_module
+from server import keys
+from server.app import create_app
+from server.auth import DEPS_KEY, Accounts
+from server.routes import auth as auth_routes
+from server.routes import dev as dev_routes
+from storage.database import Database
+from tests.test_mailer_smtp import SmtpServer, ca, ca_file, eventually  # noqa: F401
+
+CHEAP = Argon2Params(time_cost=1, memory_kib=8, parallelism=1)
+QUICK_RETRY = RetryPolicy(base=timedelta(milliseconds=200), cap=timedelta(seconds=1))
+PASSWORD = "tangerine-orbit-quietly-47"
+LOOSE = ThrottleRules(
+    free_failures=1000,
+    base_delay=timedelta(0),
+    max_delay=timedelta(0),
+    lock_after=10_000,
+    lock_for=timedelta(0),
+    window=timedelta(hours=1),
+)
+
+
+def make_accounts(settings: Settings, **changes: Any) -> Accounts:
+    options: dict[str, Any] = {
+        "hasher": PasswordHasher(CHEAP),
+        "public_url": settings.public_url,
+        "per_ip": LOOSE,
+    }
+    options.update(changes)
+    return Accounts(**options)
+
+
+def build_app(
+    settings: Settings, accounts: Accounts, mailer: MailerConfig | None
+) -> web.Application:
+    """The real application, with a supervision tree holding only the mailer."""
+    children = [ChildSpec(name=NAME, factory=MailerActor, kwargs={"config": mailer})]
+    tree = SupervisorSpec(name="test", children=children if mailer else [])
+    app = create_app(settings, tree=tree)
+    for module in (auth_routes, dev_routes):
+        if module not in app_module.ROUTE_MODULES:
+            module.routes.install(app)
+            app[keys.ENDPOINTS].extend(module.routes.endpoints)
+            lifespan = getattr(module, "lifespan", None)
+            if lifespan is not None:
+                app.cleanup_ctx.append(lifespan)
+    app[keys.DEPS][DEPS_KEY] = accounts
+    return app
+
+
+def mailer_config(server: SmtpServer | None, ca_path: str | None = None) -> MailerConfig:
+    smtp = SmtpConfig.from_url(server.url(), timeout=5, ca_file=ca_path) if server else None
+    return MailerConfig(
+        mail_from="Rateline <no-reply@rateline.test>",
+        smtp=smtp,
+        poll_interval=0.2,
+        retry=QUICK_RETRY,
+        lease=timedelta(seconds=30),
+    )
+
+
+Client = Callable[..., Awaitable[TestClient]]
+
+
+@pytest.fixture
+def smtp(ca: trustme.CA) -> Iterator[SmtpServer]:  # noqa: F811
+    server = SmtpServer("starttls", ca=ca).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def client(
+    db: Database,
+    settings: Settings,
+    smtp: SmtpServer,
+    ca_file: str,  # noqa: F811
+    aiohttp_client: Any,
+) -> TestClient:
+    """The app with SMTP configured; mail lands in `smtp`."""
+    configured = settings.replace(smtp_url=smtp.url())
+    app = build_app(configured, make_accounts(configured), mailer_config(smtp, ca_file))
+    return await aiohttp_client(app)
+
+
+def link_in(text: str) -> str:
+    """The first link of an email body, as a path the test client can open."""
+    match = re.search(r"https?://\S+", text)
+    assert match, f"no link in {text!r}"
+    parts = urlsplit(match.group(0))
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+def body_text(message: Any) -> str:
+    return str(message.get_body(("plain",)).get_content())
+
+
+async def mail_to(server: SmtpServer, address: str, count: int = 1) -> list[Any]:
+    def arrived() -> bool:
+        return len([m for m in server.handler.received() if m["To"] == address]) >= count
+
+    await eventually(arrived)
+    return [m for m in server.handler.received() if m["To"] == address]
+
+
+async def register(client: TestClient, email: str, name: str = "Ada Lovelace") -> None:
+    response = await client.post(
+        "/api/auth/register", json={"email": email, "password": PASSWORD, "name": name}
+    )
+    assert response.status == 202, await response.text()
+    assert await response.json() == {"status": "verification_sent"}
+
+
+async def login(client: TestClient, email: str, password: str = PASSWORD) -> Any:
+    return await client.post("/api/auth/login", json={"email": email, "password": password})
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+# --- the whole path ----------------------------------------------------------------
+
+
+async def test_register_email_verify_and_sign_in(client: TestClient, smtp: SmtpServer) -> None:
+    await register(client, "Ada@Example.com")
+    [email] = await mail_to(smtp, "ada@example.com")
+    assert email["Subject"] == "Confirm your email for Rateline"
+    assert email["Message-ID"].endswith("@rateline.test>")
+    html = email.get_body(("html",)).get_content()
+    link = link_in(body_text(email))
+    assert link.startswith("/api/auth/verify?token=") and link.split("=", 1)[1] in html
+
+    early = await login(client, "ada@example.com")
+    assert early.status == 403
+    assert (await early.json())["title"] == "Email not verified"
+
+    verified = await client.get(link)
+    assert verified.status == 200 and await verified.json() == {"status": "verified"}
+
+    signed_in = await login(client, "ADA@example.com")
+    assert signed_in.status == 200
+    body = await signed_in.json()
+    assert set(body) == {"token", "expires_at", "user"}
+    assert body["user"]["email"] == "ada@example.com"
+    assert body["user"]["role"] == "consumer" and body["user"]["email_verified"]
+    cookie = signed_in.headers["Set-Cookie"]
+    assert f"rateline_session={body['token']}" in cookie
+    for attribute in ("HttpOnly", "Secure", "SameSite=Lax", "Path=/"):
+        assert attribute in cookie
+
+    me = await client.get("/api/auth/me", headers=bearer(body["token"]))
+    assert me.status == 200 and (await me.json())["name"] == "Ada Lovelace"
+    by_cookie = await client.get(
+        "/api/auth/me", headers={"Cookie": f"rateline_session={body['token']}"}
+    )
+    assert by_cookie.status == 200
+
+
+async def test_the_link_again_after_verifying_still_says_verified(
+    client: TestClient, smtp: SmtpServer
+) -> None:
+    await register(client, "ada@example.com")
+    [email] = await mail_to(smtp, "ada@example.com")
+    link = link_in(body_text(email))
+    assert (await client.get(link)).status == 200
+    again = await client.get(link)
+    assert again.status == 200 and await again.json() == {"status": "verified"}
+
+
+async def test_duplicate_registration_answers_the_same_and_emails_a_note(
+    client: TestClient, smtp: SmtpServer
+) -> None:
+    await register(client, "ada@example.com")
+    [first] = await mail_to(smtp, "ada@example.com")
+    assert (await client.get(link_in(body_text(first)))).status == 200
+
+    response = await client.post(
+        "/api/auth/register",
+        json={"email": "ADA@example.com", "password": "another-strong-phrase-81", "name": "Eve"},
+    )
+    assert response.status == 202
+    assert await response.json() == {"status": "verification_sent"}
+    _, note = await mail_to(smtp, "ada@example.com", count=2)
+    assert note["Subject"] == "You already have a Rateline account"
+    assert "Hello Ada Lovelace" in body_text(note)
+    assert "/api/auth/verify" not in body_text(note)
+
+    assert (await login(client, "ada@example.com")).status == 200, "first password still works"
+    assert (await login(client, "ada@example.com", "another-strong-phrase-81")).status == 401
+
+
+async def test_weak_personal_and_malformed_input_is_refused(client: TestClient) -> None:
+    common = await client.post(
+        "/api/auth/register",
+        json={"email": "ada@example.com", "password": "password1234", "name": "Ada"},
+    )
+    assert common.status == 422
+    problem = await common.json()
+    assert problem["errors"][0]["pointer"] == "/password"
+    assert "common" in problem["detail"]
+
+    personal = await client.post(
+        "/api/auth/register",
+        json={"email": "ada.lovelace@example.com", "password": "AdaLovelace2024", "name": "Ada"},
+    )
+    assert personal.status == 422
+
+    short = await client.post(
+        "/api/auth/register", json={"email": "ada@example.com", "password": "Xy7!", "name": "A"}
+    )
+    assert "at least 12 characters" in (await short.json())["detail"]
+
+    bad_email = await client.post(
+        "/api/auth/register", json={"email": "ada@", "password": PASSWORD, "name": "Ada"}
+    )
+    assert bad_email.status == 422
+    assert (await bad_email.json())["errors"][0]["pointer"] == "/email"
+
+    missing = await client.post("/api/auth/register", json={"email": "ada@example.com"})
+    assert missing.status == 422
+    pointers = {e["pointer"] for e in (await missing.json())["errors"]}
+    assert pointers == {"/password", "/name"}
+
+
+async def expire_tokens(db: Database) -> None:
+    """Let the clock run past every token's expiry."""
+    await db.pool.execute("UPDATE account_tokens SET expires_at = now() - interval '1 second'")
+
+
+async def test_an_expired_link_is_gone_and_a_new_one_can_be_asked_for(
+    client: TestClient, smtp: SmtpServer, db: Database
+) -> None:
+    await register(client, "ada@example.com")
+    [first] = await mail_to(smtp, "ada@example.com")
+    await expire_tokens(db)
+
+    expired = await client.get(link_in(body_text(first)))
+    assert expired.status == 410
+    assert expired.content_type == "application/problem+json"
+    assert "/api/auth/verify/resend" in (await expired.json())["detail"]
+    assert 'rel="resend"' in expired.headers["Link"]
+
+    resent = await client.post("/api/auth/verify/resend", json={"email": "ada@example.com"})
+    assert resent.status == 202
+    _, second = await mail_to(smtp, "ada@example.com", count=2)
+    assert (await client.get(link_in(body_text(second)))).status == 200
+
+    again = await client.post("/api/auth/verify/resend", json={"email": "ada@example.com"})
+    assert again.status == 429 and int(again.headers["Retry-After"]) > 0
+
+
+async def test_a_replaced_link_no_longer_works(client: TestClient, smtp: SmtpServer) -> None:
+    await register(client, "ada@example.com")
+    [first] = await mail_to(smtp, "ada@example.com")
+    await client.post("/api/auth/verify/resend", json={"email": "ada@example.com"})
+    _, second = await mail_to(smtp, "ada@example.com", count=2)
+    assert (await client.get(link_in(body_text(first)))).status == 410
+    assert (await client.get(link_in(body_text(second)))).status == 200
+
+
+async def test_unknown_tokens_and_addresses_reveal_nothing(client: TestClient) -> None:
+    assert (await client.get("/api/auth/verify?token=" + "A" * 43)).status == 410
+    assert (await client.get("/api/auth/verify?token=nope")).status == 410
+    nobody = await client.post("/api/auth/verify/resend", json={"email": "nobody@example.com"})
+    assert nobody.status == 202 and await nobody.json() == {"status": "email_sent"}
+
+
+# --- without SMTP: the dev mailbox ------------------------------------------------------
+
+
+async def test_without_smtp_the_dev_mailbox_shows_the_link(
+    db: Database, settings: Settings, aiohttp_client: Any
+) -> None:
+    dev = settings.replace(dev_mailbox=True, smtp_url=None)
+    client = await aiohttp_client(build_app(dev, make_accounts(dev), mailer_config(None)))
+    await register(client, "ada@example.com")
+    await register(client, "grace@example.com", name="Grace Hopper")
+
+    async def held() -> bool:
+        response = await client.get("/api/dev/mailbox")
+        return {m["status"] for m in await response.json()} == {"held"}
+
+    await eventually(held)
+    mails = await (await client.get("/api/dev/mailbox")).json()
+    assert [m["to"] for m in mails] == ["grace@example.com", "ada@example.com"], "newest first"
+    assert set(mails[0]) == {"id", "to", "subject", "text", "html", "status", "created_at"}
+    [ada] = await (await client.get("/api/dev/mailbox?to=ada@example.com")).json()
+    assert (await client.get(link_in(ada["text"]))).status == 200
+    assert (await login(client, "ada@example.com")).status == 200
+
+
+async def test_the_dev_mailbox_is_closed_with_real_smtp(client: TestClient) -> None:
+    assert (await client.get("/api/dev/mailbox")).status == 404
+
+
+async def test_the_dev_mailbox_is_closed_unless_asked_for(
+    db: Database, settings: Settings, aiohttp_client: Any
+) -> None:
+    plain = await aiohttp_client(build_app(settings, make_accounts(settings), None))
+    assert (await plain.get("/api/dev/mailbox")).status == 404
