@@ -1,6 +1,7 @@
-"""The calculation engine against its peers, and (later) /api/mortgage/calculate under load.
+"""The calculation engine against its peers, and /api/mortgage/calculate under load.
 
     python -m bench.calculate [--rounds N] [--block N]
+                              [--no-load] [--load-rate R] [--load-seconds S]
 
 Engine section, all contenders measured in the same run, taking turns in
 short blocks so a slow phase of the shared machine hits each of them alike:
@@ -20,8 +21,14 @@ Targets: schedule no slower than mortgagemath's and under 1 ms; APR under
 5 ms. Figures are medians of per-call times over the rounds; ratios are
 quoted because absolute times drift on a shared machine.
 
-Load section: run_load() is where the /api/mortgage/calculate load test
-against a server process belongs; it is not written yet and reports nothing.
+Load section (bench/calculate_load.py): a real server process on a free
+port (embedded PostgreSQL in a temporary folder, or DATABASE_URL), driven
+by an aiohttp client pool in another process: GET /healthz as the baseline,
+then /api/mortgage/calculate at a fixed 100 requests/s (open loop) and
+closed loop at full speed, for distinct buyers and for repeating ones.
+Reported: requests/s, p50/p99 latency and server CPU per request (psutil,
+the server process's CPU time over the phase / requests answered). Targets:
+at most 5 ms of server CPU per request and p99 under 100 ms at 100/s.
 
 Results are printed as a table and written to bench/results/calculate.json.
 """
@@ -175,13 +182,13 @@ def run_engine(rounds: int, block: int) -> dict[str, Any]:
 
 
 def run_load(args: argparse.Namespace) -> dict[str, Any] | None:
-    """POST /api/mortgage/calculate against a `rateline serve` process.
+    """POST /api/mortgage/calculate against a `rateline serve` process, driven
+    from another process (bench.calculate_load); None with --no-load."""
+    if args.no_load:
+        return None
+    from bench import calculate_load
 
-    Belongs here once the endpoint exists (it needs the calculation actor,
-    the rate book and storage). Until then nothing is measured and the
-    results file says so rather than carrying invented figures.
-    """
-    return None
+    return calculate_load.run(rate=args.load_rate, seconds=args.load_seconds)
 
 
 def _environment() -> dict[str, Any]:
@@ -224,13 +231,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rounds", type=int, default=30, help="turns each contender takes")
     parser.add_argument("--block", type=int, default=40, help="calls per turn")
+    parser.add_argument("--no-load", action="store_true", help="the engine section only")
+    parser.add_argument("--load-rate", type=float, default=100.0, help="fixed-rate requests/s")
+    parser.add_argument("--load-seconds", type=float, default=10.0, help="fixed-rate duration")
     args = parser.parse_args(argv)
 
     engine = run_engine(args.rounds, args.block)
     load = run_load(args)
     print(_table(engine))
     if load is None:
-        print("load test of /api/mortgage/calculate: not run (endpoint not built yet)")
+        print("load test of /api/mortgage/calculate: not run (--no-load)")
+    else:
+        from bench.calculate_load import table
+
+        print(table(load))
     results = {
         "environment": _environment(),
         "engine": engine,
@@ -240,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2) + b"\n")
     print(f"written to {RESULTS}")
     meets = engine["schedule_360"]["meets_target"] and engine["apr_360"]["meets_target"]
+    if load is not None:
+        meets = meets and all(t["cpu_met"] and t["p99_met"] for t in load["targets"].values())
     return 0 if meets else 1
 
 

@@ -156,6 +156,9 @@ class Settings:
     )
     # Calculation
     calc_workers: int = setting("RATELINE_CALC_WORKERS", 2, "Calculation actors in the pool.")
+    calc_advice_seconds: float = setting(
+        "RATELINE_CALC_ADVICE_SECONDS", 5.0, "Seconds a calculation waits for recommendations."
+    )
     llpa_path: Path | None = setting(
         "RATELINE_LLPA_PATH", None, "CSV/JSON overriding the shipped LLPA grid."
     )

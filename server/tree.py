@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from actors import mailer
+from actors import calculation, mailer
 from actors.agents import child_specs as agent_specs
 from actors.runtime import ChildSpec, SupervisorSpec
 from ops.config import Settings
@@ -13,6 +13,7 @@ def build_tree(settings: Settings) -> SupervisorSpec:
     children: list[ChildSpec | SupervisorSpec] = [
         *mailer.child_specs(settings),
         *agent_specs(settings),
+        *calculation.child_specs(settings),
     ]
     return SupervisorSpec(
         name="rateline",
