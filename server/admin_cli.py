@@ -23,6 +23,7 @@ from ops.config import Settings
 from server.auth import argon2_params
 from storage import accounts as store
 from storage.accounts import Executor
+from storage.sessions import record_event
 
 
 class AdminError(Exception):
@@ -65,7 +66,7 @@ async def create_admin(
     existing = await store.user_by_email(db, email)
     if existing is not None:
         await store.set_role(db, existing.id, "admin")
-        await store.record_event(
+        await record_event(
             db,
             kind="role_change",
             outcome="success",
@@ -86,7 +87,7 @@ async def create_admin(
     )
     if user is None:  # registered between our look-up and insert
         return await create_admin(db, hasher, email=email, name=name, password=None)
-    await store.record_event(
+    await record_event(
         db,
         kind="register",
         outcome="success",

@@ -16,14 +16,23 @@ from ops.metrics import watch_pool
 from server import keys
 from server.auth import guard
 from server.middlewares import problems, request_context
-from server.routes import agents, auth, calculate, dev, health, mortgage
+from server.routes import agents, auth, calculate, dev, health, mortgage, passwords, roles
 from server.routing import AUTH_GUARD
 from server.tree import build_tree
 from storage.database import Database
 
 log = logging.getLogger(__name__)
 
-ROUTE_MODULES: tuple[ModuleType, ...] = (health, auth, dev, mortgage, calculate, agents)
+ROUTE_MODULES: tuple[ModuleType, ...] = (
+    health,
+    auth,
+    passwords,
+    roles,
+    dev,
+    mortgage,
+    calculate,
+    agents,
+)
 
 # Cleanup contexts that run after storage and before actors: each builds a
 # shared service (the rate book, the WebSocket hub, ...) and puts it into

@@ -30,7 +30,7 @@ from ops.config import Settings
 from protocols.problems import Problem
 from server import keys
 from server.routing import AUTH_GUARD
-from storage import accounts as store
+from storage import sessions as store
 
 log = logging.getLogger(__name__)
 

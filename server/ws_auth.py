@@ -27,7 +27,7 @@ from server import keys
 from server.auth import User, accounts_of, session_token, user_for_token
 from server.hub import Hub, SnapshotSource
 from server.ws_conn import Connection
-from storage import accounts as store
+from storage import sessions as store
 
 log = logging.getLogger("rateline.ws")
 

@@ -24,6 +24,7 @@ from server.auth import DEPS_KEY, Accounts
 from server.routes import agents as agent_routes
 from server.routes import auth as auth_routes
 from storage import accounts as account_store
+from storage import sessions as session_store
 from storage.database import Database
 from tests.test_agents_support import (
     ADVICE_REQUEST,
@@ -71,7 +72,7 @@ async def session_for(db: Database, role: str) -> dict[str, str]:
     )
     assert user is not None
     token, digest = new_token()
-    await account_store.create_session(
+    await session_store.create_session(
         db.pool,
         user_id=user.id,
         token_hash=digest,

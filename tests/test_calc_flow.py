@@ -34,6 +34,7 @@ from server.app import create_app
 from server.auth import DEPS_KEY, Accounts
 from server.routes import calculate as calculate_routes
 from storage import accounts as account_store
+from storage import sessions as session_store
 from storage.calculations import count_calculations
 from storage.database import Database
 from storage.rates import insert_observations
@@ -126,7 +127,7 @@ async def signed_in(db: Database, email: str) -> tuple[uuid.UUID, dict[str, str]
     )
     assert user is not None
     token, digest = new_token()
-    await account_store.create_session(
+    await session_store.create_session(
         db.pool,
         user_id=user.id,
         token_hash=digest,

@@ -1,5 +1,6 @@
-"""Accounts over HTTP: registration, email verification, sign-in, sessions,
-password reset and roles.
+"""Accounts over HTTP: registration, email verification, sign-in and
+sessions; and the helpers the other account routes share (password reset in
+passwords.py, roles in roles.py).
 
 Answers never reveal whether an address has an account: registration,
 resend and forgot-password answer 202 either way (the mailbox owner learns
@@ -26,8 +27,6 @@ from protocols.api.auth import (
     LoginRequest,
     LoginResponse,
     RegisterRequest,
-    ResetRequest,
-    RoleChange,
     Session,
     User,
     VerifyQuery,
@@ -48,17 +47,19 @@ from server.auth import (
 )
 from server.routing import ApiRoutes, json_response
 from storage import accounts as store
+from storage import sessions as session_store
 from storage.accounts import TokenState, UserRow
 
 routes = ApiRoutes(tag="auth")
 
-VERIFY_PURPOSE, RESET_PURPOSE = "verify_email", "reset_password"
+VERIFY_PURPOSE = "verify_email"
 RESEND_PATH = "/api/auth/verify/resend"
 # Pages of the web front the emails link to, below RATELINE_PUBLIC_URL.
 SIGN_IN_PAGE, RESET_PAGE = "/login", "/reset-password"
 
 
-def _public_user(row: UserRow) -> User:
+def public_user(row: UserRow) -> User:
+    """What a client may see of a user row."""
     return User(
         id=row.id,
         email=row.email,
@@ -78,7 +79,8 @@ def _email_field(raw: str) -> str:
         ) from None
 
 
-async def _check_password(password: str, email: str, name: str) -> None:
+async def check_password(password: str, email: str, name: str) -> None:
+    """Refuse (422) a new password the policy rejects; the check leaves the loop."""
     problems = await asyncio.to_thread(
         password_problems, password, personal=personal_words(email, name)
     )
@@ -105,7 +107,7 @@ async def register(request: web.Request, body: RegisterRequest) -> Accepted:
         raise Problem(
             422, "Invalid name", "name is empty", errors=[FieldError("/name", "is empty")]
         )
-    await _check_password(body.password, email, name)
+    await check_password(body.password, email, name)
     password_hash = await accounts.hasher.hash_async(body.password)
     token, digest = new_token()
     async with request.app[keys.DB].pool.acquire() as conn, conn.transaction():
@@ -148,7 +150,8 @@ async def _send_verification(
     )
 
 
-def _gone(what: str, how_to_recover: str) -> Problem:
+def gone(what: str, how_to_recover: str) -> Problem:
+    """The 410 for an emailed link that is spent, expired or unknown."""
     return Problem(410, f"This {what} link is no longer valid", how_to_recover)
 
 
@@ -159,7 +162,7 @@ async def verify(request: web.Request, query: VerifyQuery) -> Done:
         f"it has expired or was already used; ask for a new one with POST {RESEND_PATH} "
         '{"email": "<your address>"}'
     )
-    problem = _gone("verification", resend)
+    problem = gone("verification", resend)
     problem.headers["Link"] = f'<{RESEND_PATH}>; rel="resend"'
     if not looks_like_token(query.token):
         raise problem
@@ -260,7 +263,7 @@ async def login(request: web.Request, body: LoginRequest) -> web.Response:
 
     token, digest = new_token()
     async with pool.acquire() as conn, conn.transaction():
-        session = await store.create_session(
+        session = await session_store.create_session(
             conn,
             user_id=user.id,
             token_hash=digest,
@@ -270,7 +273,7 @@ async def login(request: web.Request, body: LoginRequest) -> web.Response:
         )
         await audit(conn, request, "login", "success", user.id, email)
     response = json_response(
-        LoginResponse(token=token, expires_at=session.expires_at, user=_public_user(user))
+        LoginResponse(token=token, expires_at=session.expires_at, user=public_user(user))
     )
     response.set_cookie(
         SESSION_COOKIE,
@@ -290,7 +293,7 @@ async def logout(request: web.Request) -> web.Response:
     """End this session"""
     user = await require_user(request)
     pool = request.app[keys.DB].pool
-    await store.end_session(pool, user.session_id, user_id=user.id)
+    await session_store.end_session(pool, user.session_id, user_id=user.id)
     await audit(pool, request, "logout", "success", user.id, user.email)
     response = json_response(Done(status="signed_out"))
     response.del_cookie(SESSION_COOKIE, path="/")
@@ -315,7 +318,7 @@ async def me(request: web.Request) -> User:
 async def sessions(request: web.Request) -> list[Session]:
     """The signed-in user's live sessions, most recently used first"""
     user = await require_user(request)
-    rows = await store.sessions_of(
+    rows = await session_store.sessions_of(
         request.app[keys.DB].pool, user_id=user.id, idle=accounts_of(request.app).sessions.idle
     )
     return [
@@ -341,126 +344,12 @@ async def end_session(request: web.Request) -> Done:
     except ValueError:
         session_id = None
     pool = request.app[keys.DB].pool
-    if session_id is None or not await store.end_session(pool, session_id, user_id=user.id):
+    if session_id is None or not await session_store.end_session(pool, session_id, user_id=user.id):
         raise Problem(404, "No such session", "it has ended already or is not yours")
     await audit(
         pool, request, "session_end", "success", user.id, user.email, detail=str(session_id)
     )
     return Done(status="session_ended")
-
-
-# Password reset
-
-
-@routes.post("/api/auth/password/forgot", body=EmailRequest, response=Accepted, status=202)
-async def forgot_password(request: web.Request, body: EmailRequest) -> Accepted:
-    """Email a password reset link, if the address has an account"""
-    accounts = accounts_of(request.app)
-    try:
-        email = normalise_email(body.email)
-    except InvalidEmail:
-        return Accepted(status="email_sent")
-    pool = request.app[keys.DB].pool
-    too_many = (
-        await mail_wait_seconds(pool, "password_forgot", email, client_ip(request)) is not None
-    )
-    async with pool.acquire() as conn, conn.transaction():
-        user = None if too_many else await store.user_by_email(conn, email)
-        if user is not None:
-            await store.retire_tokens(conn, user_id=user.id, purpose=RESET_PURPOSE)
-            token, digest = new_token()
-            await store.add_token(
-                conn,
-                user_id=user.id,
-                purpose=RESET_PURPOSE,
-                token_hash=digest,
-                ttl=accounts.reset_ttl,
-            )
-            await enqueue(
-                conn,
-                to=user.email,
-                template="password_reset",
-                context={
-                    "name": user.name,
-                    "link": accounts.link(RESET_PAGE + "?" + urlencode({"token": token})),
-                    "minutes": int(accounts.reset_ttl.total_seconds() // 60),
-                },
-            )
-        outcome = "throttled" if too_many else ("sent" if user else "nothing_to_send")
-        await audit(conn, request, "password_forgot", outcome, user.id if user else None, email)
-    return Accepted(status="email_sent")
-
-
-@routes.post("/api/auth/password/reset", body=ResetRequest, response=Done)
-async def reset_password(request: web.Request, body: ResetRequest) -> Done:
-    """Set a new password with the emailed token; every session ends"""
-    accounts = accounts_of(request.app)
-    problem = _gone(
-        "password reset",
-        "it has expired or was already used; ask for a new one with "
-        'POST /api/auth/password/forgot {"email": "<your address>"}',
-    )
-    if not looks_like_token(body.token):
-        raise problem
-    digest = token_digest(body.token)
-    pool = request.app[keys.DB].pool
-    peek = await store.peek_token(pool, token_hash=digest, purpose=RESET_PURPOSE)
-    user = await store.user_by_id(pool, peek.user_id) if peek.user_id else None
-    if peek.state is not TokenState.OK or user is None:
-        raise problem
-    await _check_password(body.password, user.email, user.name)
-    password_hash = await accounts.hasher.hash_async(body.password)
-    async with pool.acquire() as conn, conn.transaction():
-        use = await store.use_token(conn, token_hash=digest, purpose=RESET_PURPOSE)
-        if use.state is not TokenState.OK:
-            raise problem
-        await store.set_password(conn, user.id, password_hash)
-        await store.mark_verified(conn, user.id)  # the link proved the mailbox is theirs
-        await store.retire_tokens(conn, user_id=user.id, purpose=RESET_PURPOSE)
-        ended = await store.end_all_sessions(conn, user.id)
-        await audit(
-            conn,
-            request,
-            "password_reset",
-            "success",
-            user.id,
-            user.email,
-            detail=f"{ended} sessions ended",
-        )
-    return Done(status="password_changed")
-
-
-# Roles
-
-
-@routes.put("/api/auth/users/{id}/role", body=RoleChange, response=User, auth="admin")
-async def change_role(request: web.Request, body: RoleChange) -> User:
-    """Make a user a consumer, broker or admin (admins only)"""
-    admin = await require_user(request, "admin")
-    try:
-        user_id = uuid.UUID(request.match_info["id"])
-    except ValueError:
-        raise Problem(404, "No such user", "the id is not a user id") from None
-    pool = request.app[keys.DB].pool
-    async with pool.acquire() as conn, conn.transaction():
-        user = await store.user_by_id(conn, user_id)
-        if user is None:
-            raise Problem(404, "No such user", f"there is no user {user_id}")
-        if user.id == admin.id and body.role != "admin":
-            raise Problem(409, "Cannot demote yourself", "ask another admin to change your role")
-        await store.set_role(conn, user.id, body.role)
-        await audit(
-            conn,
-            request,
-            "role_change",
-            "success",
-            user.id,
-            user.email,
-            detail=f"{user.role} -> {body.role} by {admin.id}",
-        )
-        user = await store.user_by_id(conn, user_id)
-    assert user is not None
-    return _public_user(user)
 
 
 lifespan = accounts_lifespan

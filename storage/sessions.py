@@ -1,0 +1,249 @@
+"""Sessions and the security-event trail.
+
+Who is signed in (one row per session, found by the digest of its token)
+and what the account flows saw happen (sign-ins, registrations, resets, role
+changes), which the throttles count. Like the tokens in storage/accounts.py,
+a session runs out by the database clock, so several nodes agree on when;
+`database_now` hands that clock to the throttles that judge the counts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from storage.accounts import USER_COLUMNS, Executor, UserRow
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id: uuid.UUID
+    user_id: uuid.UUID
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    ip: str | None
+    user_agent: str | None
+
+
+@dataclass(frozen=True)
+class EventCount:
+    count: int
+    last_at: datetime | None
+
+
+def _session(row: Any) -> SessionRow:
+    return SessionRow(
+        id=row["id"],
+        user_id=row["user_id"],
+        created_at=row["created_at"],
+        last_seen_at=row["last_seen_at"],
+        expires_at=row["expires_at"],
+        ip=row["ip"],
+        user_agent=row["user_agent"],
+    )
+
+
+# Sessions
+
+
+async def create_session(
+    db: Executor,
+    *,
+    user_id: uuid.UUID,
+    token_hash: bytes,
+    lifetime: timedelta,
+    ip: str | None,
+    user_agent: str | None,
+) -> SessionRow:
+    row = await db.fetchrow(
+        """
+        INSERT INTO sessions (token_hash, user_id, expires_at, ip, user_agent)
+        VALUES ($1, $2, now() + $3::interval, $4, $5)
+        RETURNING id, user_id, created_at, last_seen_at, expires_at, ip, user_agent
+        """,
+        token_hash,
+        user_id,
+        lifetime,
+        ip,
+        user_agent,
+    )
+    return _session(row)
+
+
+async def live_session(
+    db: Executor, *, token_hash: bytes, idle: timedelta
+) -> tuple[SessionRow, UserRow] | None:
+    """The session and its user, if the token names a session still alive."""
+    row = await db.fetchrow(
+        f"""
+        SELECT s.id AS s_id, s.user_id AS s_user_id, s.created_at AS s_created_at,
+               s.last_seen_at AS s_last_seen_at, s.expires_at AS s_expires_at,
+               s.ip AS s_ip, s.user_agent AS s_user_agent,
+               {", ".join(f"u.{c.strip()}" for c in USER_COLUMNS.split(","))}
+        FROM sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.token_hash = $1 AND s.expires_at > now()
+          AND s.last_seen_at > now() - $2::interval
+        """,
+        token_hash,
+        idle,
+    )
+    if row is None:
+        return None
+    data = dict(row)
+    session = SessionRow(**{k[2:]: data.pop(k) for k in list(data) if k.startswith("s_")})
+    return session, UserRow(**data)
+
+
+async def touch_session(db: Executor, session_id: uuid.UUID) -> None:
+    await db.execute("UPDATE sessions SET last_seen_at = now() WHERE id = $1", session_id)
+
+
+async def keep_sessions_alive(
+    db: Executor, session_ids: list[uuid.UUID], *, idle: timedelta
+) -> set[uuid.UUID]:
+    """Of these sessions, the ones still alive, now marked as just used."""
+    rows = await db.fetch(
+        """
+        UPDATE sessions SET last_seen_at = now()
+        WHERE id = ANY($1::uuid[]) AND expires_at > now()
+          AND last_seen_at > now() - $2::interval
+        RETURNING id
+        """,
+        session_ids,
+        idle,
+    )
+    return {r["id"] for r in rows}
+
+
+async def sessions_of(db: Executor, *, user_id: uuid.UUID, idle: timedelta) -> list[SessionRow]:
+    rows = await db.fetch(
+        """
+        SELECT id, user_id, created_at, last_seen_at, expires_at, ip, user_agent
+        FROM sessions
+        WHERE user_id = $1 AND expires_at > now() AND last_seen_at > now() - $2::interval
+        ORDER BY last_seen_at DESC
+        """,
+        user_id,
+        idle,
+    )
+    return [_session(r) for r in rows]
+
+
+async def end_session(db: Executor, session_id: uuid.UUID, *, user_id: uuid.UUID) -> bool:
+    """End one of this user's sessions; False when it is not theirs or gone."""
+    result: str = await db.execute(
+        "DELETE FROM sessions WHERE id = $1 AND user_id = $2", session_id, user_id
+    )
+    return result.split()[-1] != "0"
+
+
+async def end_all_sessions(db: Executor, user_id: uuid.UUID) -> int:
+    result: str = await db.execute("DELETE FROM sessions WHERE user_id = $1", user_id)
+    return int(result.split()[-1])
+
+
+async def purge_expired(db: Executor, *, idle: timedelta, keep_tokens: timedelta) -> int:
+    """Delete dead sessions, and spent or expired tokens older than `keep_tokens`."""
+    sessions: str = await db.execute(
+        "DELETE FROM sessions WHERE expires_at <= now() OR last_seen_at <= now() - $1::interval",
+        idle,
+    )
+    tokens: str = await db.execute(
+        "DELETE FROM account_tokens WHERE expires_at <= now() - $1::interval",
+        keep_tokens,
+    )
+    return int(sessions.split()[-1]) + int(tokens.split()[-1])
+
+
+# Security events
+
+
+async def record_event(
+    db: Executor,
+    *,
+    kind: str,
+    outcome: str,
+    user_id: uuid.UUID | None = None,
+    email: str | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    detail: str | None = None,
+) -> None:
+    await db.execute(
+        """
+        INSERT INTO security_events (kind, outcome, user_id, email, ip, user_agent, detail)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
+        """,
+        kind,
+        outcome,
+        user_id,
+        email,
+        ip,
+        (user_agent or "")[:512] or None,
+        detail,
+    )
+
+
+async def recent_events(
+    db: Executor, *, kind: str, email: str | None = None, ip: str | None = None, window: timedelta
+) -> EventCount:
+    """How many `kind` events for an address (or from an IP) in `window`, and
+    the last one; refused requests (outcome "throttled") do not count."""
+    column = "email" if email is not None else "ip"
+    row = await db.fetchrow(
+        f"""
+        SELECT count(*) AS n, max(at) AS last_at FROM security_events
+        WHERE {column} = $1 AND kind = $2 AND outcome <> 'throttled'
+          AND at > now() - $3::interval
+        """,
+        email if email is not None else ip,
+        kind,
+        window,
+    )
+    return EventCount(int(row["n"]), row["last_at"])
+
+
+async def sign_in_failures(
+    db: Executor, *, email: str | None = None, ip: str | None = None, window: timedelta
+) -> EventCount:
+    """Failed sign-ins for an address (since its last success or password
+    reset) or from an IP, within `window`."""
+    if email is not None:
+        row = await db.fetchrow(
+            """
+            SELECT count(*) AS n, max(at) AS last_at
+            FROM security_events
+            WHERE email = $1 AND kind = 'login' AND outcome = 'failure'
+              AND at > greatest(
+                  now() - $2::interval,
+                  (SELECT max(at) FROM security_events
+                   WHERE email = $1 AND outcome = 'success'
+                     AND kind IN ('login', 'password_reset'))
+              )
+            """,
+            email,
+            window,
+        )
+    elif ip is not None:
+        row = await db.fetchrow(
+            """
+            SELECT count(*) AS n, max(at) AS last_at
+            FROM security_events
+            WHERE ip = $1 AND kind = 'login' AND outcome = 'failure'
+              AND at > now() - $2::interval
+            """,
+            ip,
+            window,
+        )
+    else:
+        raise ValueError("count failures by email or by ip")
+    return EventCount(int(row["n"]), row["last_at"])
+
+
+async def database_now(db: Executor) -> datetime:
+    """The database clock, which every expiry here is judged by."""
+    now: datetime = await db.fetchval("SELECT now()")
+    return now
