@@ -69,9 +69,34 @@ class Settings:
     pmms_url: str | None = setting(
         "RATELINE_PMMS_URL", None, "URL of Freddie Mac's PMMS history CSV."
     )
+    rate_source_timeout: float = setting(
+        "RATELINE_RATE_SOURCE_TIMEOUT", 10.0, "Seconds a rate source has to answer."
+    )
+    rate_retry_seconds: float = setting(
+        "RATELINE_RATE_RETRY_SECONDS", 30.0, "First retry delay after a failed poll, doubling."
+    )
+    rate_unhealthy_after: int = setting(
+        "RATELINE_RATE_UNHEALTHY_AFTER", 3, "Failed polls in a row that mark a source unhealthy."
+    )
+    rate_lookback_days: int = setting(
+        "RATELINE_RATE_LOOKBACK_DAYS", 400, "Days of FRED/PMMS history read on each poll."
+    )
     ws_heartbeat: float = setting("RATELINE_WS_HEARTBEAT", 25.0, "Seconds between WebSocket pings.")
     ws_heartbeat_timeout: float = setting(
         "RATELINE_WS_HEARTBEAT_TIMEOUT", 10.0, "Seconds a WebSocket peer has to answer a ping."
+    )
+    ws_send_buffer: int = setting(
+        "RATELINE_WS_SEND_BUFFER", 65536, "Bytes queued for one WebSocket before conflating."
+    )
+    ws_slow_consumer_seconds: float = setting(
+        "RATELINE_WS_SLOW_CONSUMER_SECONDS",
+        10.0,
+        "Seconds a WebSocket may stay over its buffer before close 4008.",
+    )
+    ws_socket_send_buffer: int = setting(
+        "RATELINE_WS_SOCKET_SEND_BUFFER",
+        32768,
+        "Kernel send buffer per WebSocket, bytes (0 = kernel default).",
     )
     channel_history: int = setting(
         "RATELINE_CHANNEL_HISTORY", 1000, "Updates kept per channel for replay."

@@ -16,9 +16,21 @@ from ops.metrics import watch_pool
 from server import keys
 from server.auth import guard
 from server.middlewares import problems, request_context
-from server.routes import agents, auth, calculate, dev, health, mortgage, passwords, roles
+from server.routes import (
+    agents,
+    auth,
+    calculate,
+    dev,
+    health,
+    mortgage,
+    passwords,
+    rates,
+    roles,
+    ws,
+)
 from server.routing import AUTH_GUARD
 from server.tree import build_tree
+from server.ws_auth import ws_auth_service
 from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -32,12 +44,18 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     mortgage,
     calculate,
     agents,
+    rates,
+    ws,
 )
 
 # Cleanup contexts that run after storage and before actors: each builds a
 # shared service (the rate book, the WebSocket hub, ...) and puts it into
 # app[keys.DEPS], where actors find it through their context.
-SERVICES: tuple[Callable[[web.Application], AsyncIterator[None]], ...] = ()
+SERVICES: tuple[Callable[[web.Application], AsyncIterator[None]], ...] = (
+    rates.rate_book_service,
+    ws.hub_service,
+    ws_auth_service,
+)
 
 
 def create_app(

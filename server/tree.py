@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from actors import calculation, mailer
+from actors import calculation, mailer, rates
 from actors.agents import child_specs as agent_specs
 from actors.runtime import ChildSpec, SupervisorSpec
 from ops.config import Settings
@@ -11,6 +11,7 @@ from ops.config import Settings
 def build_tree(settings: Settings) -> SupervisorSpec:
     """Children start in this order and stop in reverse."""
     children: list[ChildSpec | SupervisorSpec] = [
+        *rates.child_specs(settings),
         *mailer.child_specs(settings),
         *agent_specs(settings),
         *calculation.child_specs(settings),

@@ -1,0 +1,190 @@
+"""The rate book: the latest rate of every product, readable from anywhere
+without a round trip.
+
+The book holds one immutable `RateSnapshot` and swaps it for a new one on a
+change, so a reader (an actor thread, a request handler on the event loop)
+just takes `book.snapshot` and never sees half an update. The server creates
+the book and hands it to the fetchers through their context, so it outlives
+any fetcher that crashes; at start-up it is reloaded from the database.
+
+Writers (one fetcher per source) serialise on `write_lock` for the whole
+plan -> store -> swap sequence, so the order of changes in the book, in the
+database's channel history and on the wire is one and the same.
+
+When several sources quote a product, the one listed first in
+RATELINE_RATE_SOURCES wins; a lower one only fills products the higher ones
+do not quote. Within one source, the newest observation wins.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from actors.rates.health import HealthBoard
+from protocols.frames import rates_data
+from protocols.rate_sources.records import PRODUCTS, Product, RateRecord, channel_of
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelHead:
+    """Where a channel's history stands: its epoch and the offset of its last update."""
+
+    epoch: str
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelUpdate:
+    """One update on one channel, with its JSON `data` already encoded."""
+
+    channel: str
+    offset: int
+    records: tuple[RateRecord, ...]
+    data: bytes
+
+
+@dataclass(frozen=True)
+class RateSnapshot:
+    rates: Mapping[Product, RateRecord] = field(default_factory=lambda: MappingProxyType({}))
+    heads: Mapping[str, ChannelHead] = field(default_factory=lambda: MappingProxyType({}))
+
+    def ordered(self) -> list[RateRecord]:
+        return [self.rates[p] for p in PRODUCTS if p in self.rates]
+
+    def records_for(self, channel: str) -> list[RateRecord]:
+        """The records a snapshot of `channel` shows ("rates" or "rates:<product>")."""
+        if channel == "rates":
+            return self.ordered()
+        product = channel.partition(":")[2]
+        record = self.rates.get(product)  # type: ignore[call-overload]
+        return [record] if record is not None else []
+
+
+@dataclass(frozen=True)
+class RateCommit:
+    """What a listener is told after a swap: the new snapshot, the channel
+    updates to broadcast (none if only dates moved), and when the change was
+    first seen (perf_counter), to time the fan-out end to end."""
+
+    snapshot: RateSnapshot
+    updates: tuple[ChannelUpdate, ...]
+    seen_at: float
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A proposed new book and the channel updates it needs stored:
+    (channel, data, records), one update for all products that changed
+    together on "rates" and one on each changed product's own channel."""
+
+    rates: dict[Product, RateRecord]
+    changed: tuple[RateRecord, ...]
+    seen_at: float
+    entries: tuple[tuple[str, bytes, tuple[RateRecord, ...]], ...]
+
+
+def _entries(
+    changed: tuple[RateRecord, ...],
+) -> tuple[tuple[str, bytes, tuple[RateRecord, ...]], ...]:
+    if not changed:
+        return ()
+    out = [("rates", rates_data(changed), changed)]
+    for record in changed:
+        out.append((channel_of(record.product), rates_data([record]), (record,)))
+    return tuple(out)
+
+
+Listener = Callable[[RateCommit], None]
+
+
+class RateBook:
+    def __init__(
+        self,
+        priority: Sequence[str],
+        rates: Iterable[RateRecord] = (),
+        heads: Mapping[str, ChannelHead] | None = None,
+        *,
+        unhealthy_after: int = 3,
+    ) -> None:
+        self.priority = tuple(priority)
+        self.write_lock = threading.RLock()
+        self.health = HealthBoard(self.priority, unhealthy_after)
+        self._listeners: list[Listener] = []
+        self._listen_lock = threading.Lock()
+        self._snapshot = RateSnapshot(
+            MappingProxyType({r.product: r for r in rates}),
+            MappingProxyType(dict(heads or {})),
+        )
+
+    @property
+    def snapshot(self) -> RateSnapshot:
+        return self._snapshot
+
+    def _rank(self, source: str) -> int:
+        try:
+            return self.priority.index(source)
+        except ValueError:
+            return len(self.priority)
+
+    def _wins(self, new: RateRecord, current: RateRecord | None) -> bool:
+        if current is None:
+            return True
+        rank_new, rank_current = self._rank(new.source), self._rank(current.source)
+        if rank_new != rank_current:
+            return rank_new < rank_current
+        return new.as_of >= current.as_of
+
+    def plan(self, records: Iterable[RateRecord]) -> Plan | None:
+        """The book after `records` (oldest first), or None if nothing would change."""
+        seen_at = time.perf_counter()
+        old = self._snapshot.rates
+        rates = dict(old)
+        for record in records:
+            if self._wins(record, rates.get(record.product)):
+                rates[record.product] = record
+        if rates == dict(old):
+            return None
+        changed = tuple(
+            rates[p] for p in PRODUCTS if p in rates and not rates[p].same_value(old.get(p))
+        )
+        return Plan(rates=rates, changed=changed, seen_at=seen_at, entries=_entries(changed))
+
+    def commit(self, plan: Plan, heads: Mapping[str, ChannelHead]) -> RateCommit:
+        """Swap in the planned book; `heads` are the offsets the store gave each
+        updated channel. Call while holding `write_lock`."""
+        merged = dict(self._snapshot.heads)
+        merged.update(heads)
+        snapshot = RateSnapshot(MappingProxyType(plan.rates), MappingProxyType(merged))
+        updates = tuple(
+            ChannelUpdate(channel, heads[channel].offset, records, data)
+            for channel, data, records in plan.entries
+        )
+        commit = RateCommit(snapshot, updates, plan.seen_at)
+        with self._listen_lock:
+            self._snapshot = snapshot
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(commit)
+            except Exception:
+                log.exception("rate book listener failed")
+        return commit
+
+    def listen(self, listener: Listener) -> RateSnapshot:
+        """Be told of every commit from now on; returns the snapshot to start from,
+        so nothing falls between reading the book and listening to it."""
+        with self._listen_lock:
+            self._listeners.append(listener)
+            return self._snapshot
+
+    def unlisten(self, listener: Listener) -> None:
+        with self._listen_lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)

@@ -1,0 +1,201 @@
+"""The rate fetcher: one actor per source, polling it on a timer.
+
+Each poll: fetch (on the event loop, with a deadline), reject what is not
+sane, store every accepted observation, and publish only changes of value,
+through the rate book. A source that fails is counted and retried with
+backoff; the actor itself only crashes on a bug, and then its supervisor
+starts a fresh incarnation that finds the rate book (which the server owns)
+exactly as it was.
+
+The timer lives on the event loop and drops a `Tick` into the mailbox; each
+incarnation stamps its ticks, so a tick armed by a crashed incarnation is
+ignored by the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from pykka._envelope import Envelope
+
+from actors.rates.book import RateBook
+from actors.rates.config import RatesConfig
+from actors.rates.health import CHANGES, OBSERVATIONS, backoff_delay
+from actors.rates.sources import RateSource, SourceFactory
+from actors.rates.store import store_poll
+from actors.runtime import ActorContext, RatelineActor
+from protocols.rate_sources.base import TIMEOUT, SourceError
+
+log = logging.getLogger("rateline.rates")
+
+STORAGE = "storage"
+
+
+@dataclass(frozen=True)
+class Tick:
+    token: object
+
+
+@dataclass(frozen=True)
+class PollNow:
+    """Ask a fetcher to poll at once (operators, tests); replies with a PollReport."""
+
+
+@dataclass(frozen=True)
+class PollReport:
+    source: str
+    ok: bool
+    accepted: int
+    stored: int
+    changed: int
+    rejected: dict[str, int]
+    error: str = ""
+
+
+class RateFetcher(RatelineActor):
+    def __init__(self, ctx: ActorContext, make_source: SourceFactory, config: RatesConfig) -> None:
+        super().__init__(ctx)
+        self.book: RateBook = ctx.deps["rate_book"]
+        self.config = config
+        self.source: RateSource = make_source(self.book.snapshot)
+        self.source_name = self.source.name
+        self._token = object()
+        self._timer: asyncio.TimerHandle | None = None
+
+    # -- timer ---------------------------------------------------------------
+
+    def on_start(self) -> None:
+        self._schedule(0.0)
+
+    def on_stop(self) -> None:
+        self._shutdown()
+
+    def on_failure(self, *exc_info: Any) -> None:
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        self._token = object()
+        loop = self.ctx.loop
+        timer, self._timer = self._timer, None
+        try:
+            if timer is not None:
+                loop.call_soon_threadsafe(timer.cancel)
+            asyncio.run_coroutine_threadsafe(self.source.close(), loop)
+        except RuntimeError:
+            pass  # the loop is already closed: nothing left to release
+
+    def _schedule(self, delay: float) -> None:
+        token, inbox, loop = self._token, self.actor_inbox, self.ctx.loop
+
+        def fire() -> None:
+            inbox.put(Envelope(Tick(token)))
+
+        def arm() -> None:
+            if token is self._token:
+                self._timer = loop.call_later(delay, fire)
+
+        loop.call_soon_threadsafe(arm)
+
+    # -- messages ------------------------------------------------------------
+
+    def handle(self, message: Any) -> Any:
+        if isinstance(message, Tick):
+            if message.token is not self._token:
+                return None
+            report = self.poll()
+            self._schedule(self._next_delay(report))
+            return None
+        if isinstance(message, PollNow):
+            return self.poll()
+        return super().handle(message)
+
+    def _next_delay(self, report: PollReport) -> float:
+        interval = self.config.interval(self.source_name)
+        if report.ok:
+            return interval
+        failures = self.book.health.failures(self.source_name)
+        return backoff_delay(failures, self.config.retry_seconds, interval)
+
+    # -- one poll ------------------------------------------------------------
+
+    def poll(self) -> PollReport:
+        name, health = self.source_name, self.book.health
+        now = datetime.now(UTC)
+        try:
+            result = self.run_io(self.source.fetch(now), timeout=self.config.source_timeout + 5)
+        except SourceError as exc:
+            return self._failed(exc.reason, exc.detail)
+        except TimeoutError:
+            return self._failed(TIMEOUT, "the poll did not finish in time")
+
+        rejected = Counter(r.reason for r in result.rejected)
+        for reason, count in rejected.items():
+            health.count(name, reason, count)
+        for i, error in enumerate(result.errors):
+            log.warning("rate source %s: %s", name, error)
+            if i < len(result.errors) - 1:
+                health.count(name, error.reason)  # counted; the poll fails once below
+            else:
+                health.failure(name, error.reason, error.detail)
+
+        try:
+            stored, changed = self._commit(result.records)
+        except (asyncpg.PostgresError, OSError, TimeoutError) as exc:
+            return self._failed(STORAGE, f"could not store: {type(exc).__name__}")
+
+        if not result.errors:
+            health.success(name)
+        if result.records:
+            OBSERVATIONS.labels(name).inc(len(result.records))
+        return PollReport(
+            source=name,
+            ok=not result.errors,
+            accepted=len(result.records),
+            stored=stored,
+            changed=changed,
+            rejected=dict(rejected),
+            error="; ".join(str(e) for e in result.errors),
+        )
+
+    def _commit(self, records: list[Any]) -> tuple[int, int]:
+        """Plan, store, swap: under the book's write lock so every writer's
+        changes reach the book, the history and the wire in one order."""
+        if not records:
+            return 0, 0
+        book = self.book
+        pool = self.ctx.deps["db"].pool
+        with book.write_lock:
+            plan = book.plan(records)
+            entries = plan.entries if plan is not None else ()
+            stored, heads = self.run_io(
+                store_poll(
+                    pool,
+                    records,
+                    [(channel, data) for channel, data, _ in entries],
+                    keep=self.config.channel_history,
+                ),
+                timeout=30.0,
+            )
+            if plan is None:
+                return stored, 0
+            book.commit(plan, heads)
+        for record in plan.changed:
+            CHANGES.labels(record.product).inc()
+        return stored, len(plan.changed)
+
+    def _failed(self, reason: str, detail: str) -> PollReport:
+        failures = self.book.health.failure(self.source_name, reason, detail)
+        log.warning(
+            "rate source %s failed (%s in a row): %s: %s",
+            self.source_name,
+            failures,
+            reason,
+            detail,
+        )
+        return PollReport(self.source_name, False, 0, 0, 0, {}, f"{reason}: {detail}")

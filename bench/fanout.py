@@ -1,0 +1,357 @@
+"""WebSocket fan-out: Rateline's hub against a naive and a floor broadcaster.
+
+    python -m bench.fanout [--clients 2000] [--client-procs 2] [--rate 1]
+                           [--seconds 20] [--burst 400] [--rounds 3] [--pin]
+
+Each contender runs in its own server process on 127.0.0.1, with the clients
+spread over separate client processes:
+
+  naive          aiohttp, `await ws.send_str(msg)` to each client in turn
+  floor          aiohttp, one pre-built frame written to every transport
+  rateline       the real hub, fed synthetic rate commits (bench.fanout_server)
+  rateline+slow  the same with one extra client that never reads
+
+Per contender: server CPU per delivered update (the server process's own CPU
+time over the updates the clients counted), delivered updates per second in
+a burst, delivery latency p50/p99 at a fixed rate (client receive time minus
+the publish time stamped in the frame), server memory per idle subscribed
+connection (RSS growth over the connections), and what happened to the slow
+reader. Results are printed and written to bench/results/fanout.json; quote
+the ratios, since absolute figures drift with the machine. Contenders take
+turns for --rounds rounds and the medians are reported.
+
+Targets: CPU per delivered update <= 1.15 x floor and <= 0.7 x naive; p99
+<= 45 ms at 1 update/s to 5,000 clients; <= 20 KiB per idle connection;
+one slow reader changes none of these.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+
+from bench import fanout_client, fanout_server
+
+RESULTS = Path(__file__).parent / "results" / "fanout.json"
+CONTENDERS = ("naive", "floor", "rateline", "rateline+slow")
+# Per-connection bounds small enough for the reader that never reads to be
+# noticed within the run (production: 64 KiB, 32 KiB socket buffer, 10 s).
+BENCH_HUB = {
+    "send_buffer": 16 * 1024,
+    "socket_send_buffer": 8 * 1024,
+    "slow_consumer_seconds": 2.0,
+    "close_timeout": 60.0,
+}
+
+
+PIN = {"on": False}
+
+
+def placement() -> tuple[set[int] | None, set[int] | None]:
+    """With --pin: server on one CPU, clients on the others."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2 or not PIN["on"]:
+        return None, None
+    return {cpus[0]}, set(cpus[1:])
+
+
+class Clients:
+    def __init__(self, procs: int) -> None:
+        ctx = mp.get_context("spawn")
+        self.pipes = []
+        self.procs = []
+        for _ in range(procs):
+            mine, theirs = ctx.Pipe()
+            proc = ctx.Process(
+                target=fanout_client.main, args=(theirs, placement()[1]), daemon=True
+            )
+            proc.start()
+            self.pipes.append(mine)
+            self.procs.append(proc)
+
+    def all(self, *command: Any) -> list[Any]:
+        for pipe in self.pipes:
+            pipe.send(command)
+        return [pipe.recv() for pipe in self.pipes]
+
+    def connect(self, port: int, total: int, plain: bool) -> None:
+        share, extra = divmod(total, len(self.pipes))
+        for i, pipe in enumerate(self.pipes):
+            pipe.send(("connect", "127.0.0.1", port, share + (i < extra), plain, False))
+        for pipe in self.pipes:
+            pipe.recv()
+
+    def connect_slow(self, port: int) -> None:
+        self.pipes[0].send(("connect", "127.0.0.1", port, 1, False, True))
+        self.pipes[0].recv()
+
+    def stop(self) -> None:
+        self.all("stop")
+        for proc in self.procs:
+            proc.join(5)
+
+
+class Server:
+    def __init__(self, kind: str) -> None:
+        ctx = mp.get_context("spawn")
+        self.pipe, theirs = ctx.Pipe()
+        self.proc = ctx.Process(
+            target=fanout_server.main,
+            args=(kind, BENCH_HUB, theirs, placement()[0]),
+            daemon=True,
+        )
+        self.proc.start()
+        self.port: int = self.pipe.recv()
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.pipe.send("stop")
+        self.proc.join(10)
+        if self.proc.is_alive():
+            self.proc.kill()
+
+
+async def stats(session: aiohttp.ClientSession, server: Server) -> dict[str, Any]:
+    async with session.get(server.base + "/bench/stats") as response:
+        return await response.json()
+
+
+async def phase(
+    session: aiohttp.ClientSession,
+    server: Server,
+    clients: Clients,
+    *,
+    updates: int,
+    rate: float,
+    expected: int,
+    latency: bool,
+) -> dict[str, Any]:
+    """Publish `updates`, wait for the clients to count them, and measure."""
+    clients.all("reset", latency)
+    before = await stats(session, server)
+    async with session.post(
+        server.base + "/bench/run", json={"updates": updates, "rate": rate}
+    ) as response:
+        run = await response.json()
+    deadline = time.monotonic() + 10
+    while True:
+        reports = clients.all("report")
+        delivered = sum(r["updates"] for r in reports)
+        if delivered >= expected or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    after = await stats(session, server)
+    latencies = sorted(x for r in reports for x in r["latencies"])
+    last = max(r["last"] for r in reports)
+    return {
+        "delivered": delivered,
+        "expected": expected,
+        "conflated_frames": sum(r["conflated"] for r in reports),
+        "cpu_seconds": after["cpu"] - before["cpu"],
+        "cpu_us_per_delivered": 1e6 * (after["cpu"] - before["cpu"]) / max(delivered, 1),
+        "seconds": last - run["started"],
+        "delivered_per_second": delivered / max(last - run["started"], 1e-9),
+        "p50_ms": 1000 * _quantile(latencies, 0.50) if latencies else None,
+        "p99_ms": 1000 * _quantile(latencies, 0.99) if latencies else None,
+        "server": after,
+    }
+
+
+def _quantile(values: list[float], q: float) -> float:
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+async def contend(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    server = Server("rateline" if kind.startswith("rateline") else kind)
+    clients = Clients(args.client_procs)
+    try:
+        async with aiohttp.ClientSession() as session:
+            empty = await stats(session, server)
+            clients.connect(server.port, args.clients, plain=not kind.startswith("rateline"))
+            slow = kind == "rateline+slow"
+            if slow:
+                clients.connect_slow(server.port)
+            await asyncio.sleep(1.0)
+            idle = await stats(session, server)
+            n = args.clients
+            fixed_updates = max(1, int(args.rate * args.seconds))
+            fixed = await phase(
+                session,
+                server,
+                clients,
+                updates=fixed_updates,
+                rate=args.rate,
+                expected=fixed_updates * n,
+                latency=True,
+            )
+            burst = await phase(
+                session,
+                server,
+                clients,
+                updates=args.burst,
+                rate=0,
+                expected=args.burst * n,
+                latency=False,
+            )
+            result: dict[str, Any] = {
+                "contender": kind,
+                "clients": n,
+                "connected": idle["connections"],
+                "memory_kib_per_connection": (idle["rss"] - empty["rss"]) / 1024 / n,
+                "fixed": fixed,
+                "burst": burst,
+            }
+            if slow:
+                await asyncio.sleep(BENCH_HUB["slow_consumer_seconds"] + 0.5)
+                clients.pipes[0].send(("drain", 1.0))
+                closes = clients.pipes[0].recv()
+                end = await stats(session, server)
+                result["slow_reader"] = {
+                    "close_codes": {str(code): n for code, n in closes.items()},
+                    "conflated_updates": end.get("conflated"),
+                    "slow_disconnects": end.get("slow_disconnects"),
+                }
+            return result
+    finally:
+        clients.stop()
+        server.stop()
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    rows = [
+        (
+            "contender",
+            "clients",
+            "cpu µs/msg burst",
+            "cpu µs/msg fixed",
+            "burst msg/s",
+            "p50 ms",
+            "p99 ms",
+            "KiB/conn",
+        )
+    ]
+    for r in results:
+        rows.append(
+            (
+                r["contender"],
+                f"{int(r['connected'])}",
+                f"{r['burst']['cpu_us_per_delivered']:.2f}",
+                f"{r['fixed']['cpu_us_per_delivered']:.2f}",
+                f"{r['burst']['delivered_per_second']:,.0f}",
+                f"{r['fixed']['p50_ms']:.1f}",
+                f"{r['fixed']['p99_ms']:.1f}",
+                f"{r['memory_kib_per_connection']:.1f}",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows
+    )
+
+
+def ratios(results: list[dict[str, Any]]) -> dict[str, float]:
+    by = {r["contender"]: r for r in results}
+    out: dict[str, float] = {}
+    if "rateline" not in by:
+        return out
+    mine = by["rateline"]["burst"]["cpu_us_per_delivered"]
+    for base in ("floor", "naive"):
+        if base in by:
+            out[f"cpu_vs_{base}"] = mine / by[base]["burst"]["cpu_us_per_delivered"]
+            out[f"fixed_cpu_vs_{base}"] = (
+                by["rateline"]["fixed"]["cpu_us_per_delivered"]
+                / by[base]["fixed"]["cpu_us_per_delivered"]
+            )
+    if "rateline+slow" in by:
+        slow = by["rateline+slow"]
+        out["slow_reader_cpu_vs_rateline"] = slow["burst"]["cpu_us_per_delivered"] / mine
+        out["slow_reader_p99_vs_rateline"] = (
+            slow["fixed"]["p99_ms"] / by["rateline"]["fixed"]["p99_ms"]
+        )
+    return out
+
+
+def median_of(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per figure, the median over rounds (the first round's value if not a number)."""
+    out: dict[str, Any] = {}
+    for key, value in rounds[0].items():
+        values = [r[key] for r in rounds]
+        if isinstance(value, dict) and key != "slow_reader":
+            out[key] = median_of(values)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[key] = statistics.median(v for v in values if v is not None)
+        elif key == "slow_reader":
+            out[key] = values
+        else:
+            out[key] = value
+    return out
+
+
+async def amain(args: argparse.Namespace) -> None:
+    fanout_server.raise_fd_limit()
+    kinds = args.contenders.split(",")
+    rounds: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
+    for i in range(args.rounds):
+        # contenders take turns, so a slow phase of the machine hits them all
+        for kind in kinds:
+            print(
+                f"round {i + 1}/{args.rounds}: {kind} with {args.clients} clients ...",
+                file=sys.stderr,
+                flush=True,
+            )
+            rounds[kind].append(await contend(kind, args))
+    results = [median_of(rounds[kind]) for kind in kinds]
+    print(f"medians of {args.rounds} round(s); frames of {len(fanout_server.payload(0))} bytes")
+    print(table(results))
+    found = ratios(results)
+    for name, value in found.items():
+        print(f"{name}: {value:.2f}")
+    for r in results:
+        if "slow_reader" in r:
+            print(f"slow reader: {r['slow_reader']}")
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_bytes(
+        orjson.dumps(
+            {
+                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                "settings": vars(args) | {"hub": BENCH_HUB},
+                "results": results,
+                "rounds": rounds,
+                "ratios": found,
+                "frame_bytes": len(fanout_server.payload(0)),
+            },
+            option=orjson.OPT_INDENT_2,
+        )
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, default=2000)
+    parser.add_argument("--client-procs", type=int, default=2)
+    parser.add_argument("--rate", type=float, default=1.0, help="updates per second")
+    parser.add_argument("--seconds", type=float, default=20.0, help="fixed-rate phase")
+    parser.add_argument("--burst", type=int, default=400, help="updates in the burst")
+    parser.add_argument("--contenders", default=",".join(CONTENDERS))
+    parser.add_argument("--rounds", type=int, default=3, help="report the median of these")
+    parser.add_argument(
+        "--pin", action="store_true", help="server on the first CPU, clients on the rest"
+    )
+    args = parser.parse_args()
+    PIN["on"] = args.pin
+    asyncio.run(amain(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,388 @@
+"""The WebSocket hub: who is subscribed to what, and getting every update to
+every subscriber without letting one slow client hold up the rest.
+
+Fan-out
+    A rate change arrives as a `RateCommit` from the rate book (the fetcher's
+    thread hands it to the event loop). Each channel's update is framed once
+    and the same bytes are written to every subscriber's transport without
+    awaiting anyone. A connection whose transport already holds more than
+    `send_buffer` unsent bytes is "behind": its rate updates are conflated
+    (the newest offset plus the newest record of each product that changed)
+    and sent as one `"conflated": true` frame once its buffer drains; one
+    that stays behind for `slow_consumer_seconds` is closed with 4008.
+    Per-message compression is never negotiated on /ws: it would turn one
+    encoded frame into one compressed copy per client.
+
+Extension points (private channels, authentication)
+    hub.set_authenticator(fn)
+        fn(connection, token) -> Awaitable[identity | None]. Enables the
+        client frame {"op": "auth", "token": "..."}; a non-None identity is
+        kept as `connection.identity` and answered with {"op":
+        "authenticated"}, None is answered with error `unauthorized`.
+    hub.add_channel_kind(prefix, authorize, snapshot=None)
+        Makes channels "<prefix>:<id>" subscribable. authorize(connection,
+        channel) -> Awaitable[bool] decides (False: error `forbidden`);
+        snapshot(connection, channel) -> Awaitable[data | None], if given,
+        is sent as the `snapshot` frame after `subscribed`.
+    await hub.publish(channel, data) -> offset
+        Stores `data` (any JSON-encodable value) as the channel's next update
+        and sends it to the channel's subscribers. Offsets, epochs and replay
+        with `since` work as on the rate channels; there is no conflation:
+        a client that falls `max_queued_frames` behind is closed with 4008.
+    Also for extension code: `connection.identity`, `.subs` (its channels),
+    `.request` (the upgrade request: cookies, headers), `.closing`;
+    `hub.connections`, `hub.unsubscribe(connection, channel)` and
+    `hub.close_connection(connection, code, reason)`. Handlers find the hub
+    at app[server.routes.ws.HUB], actors at ctx.deps["ws_hub"].
+
+The hub runs on the event loop only; nothing here is thread-safe except
+the book listener installed by `attach`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from actors.rates.book import ChannelHead, ChannelUpdate, RateBook, RateCommit, RateSnapshot
+from protocols.frames import rates_data, snapshot_frame, update_frame
+from protocols.rate_sources.records import PRODUCTS, RATE_CHANNELS
+from server import ws_wire
+from server.ws_conn import (
+    CONFLATED,
+    CONNECTIONS,
+    FANOUT_SECONDS,
+    FRAMES_SENT,
+    SLOW_CONSUMER,
+    SLOW_DISCONNECTS,
+    SUBSCRIPTIONS,
+    Connection,
+    HubConfig,
+    Pending,
+)
+from server.ws_log import ChannelLog
+
+log = logging.getLogger("rateline.ws")
+
+Authenticator = Callable[[Connection, str], Awaitable[Any]]
+Authorizer = Callable[[Connection, str], Awaitable[bool]]
+SnapshotSource = Callable[[Connection, str], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class ChannelKind:
+    prefix: str
+    authorize: Authorizer
+    snapshot: SnapshotSource | None = None
+
+
+def metric_label(channel: str) -> str:
+    return channel if channel in RATE_CHANNELS else channel.partition(":")[0]
+
+
+class Hub:
+    def __init__(
+        self, log_store: ChannelLog, config: HubConfig, snapshot: RateSnapshot | None = None
+    ) -> None:
+        self.log = log_store
+        self.config = config
+        self.snapshot = snapshot or RateSnapshot()
+        self.connections: dict[Connection, None] = {}
+        self.subscribers: dict[str, dict[Connection, None]] = {}
+        # Connections catching up from history: live updates are held for them.
+        self.replaying: dict[str, dict[Connection, list[tuple[int, bytes]]]] = {}
+        self.lagging: dict[Connection, None] = {}
+        self.kinds: dict[str, ChannelKind] = {}
+        self.authenticator: Authenticator | None = None
+        self._heads: dict[str, ChannelHead] = {}
+        self._snapshot_frames: dict[str, bytes] = {}
+        self._publish_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+        self._book: RateBook | None = None
+        self._listener: Callable[[RateCommit], None] | None = None
+        self._low_water = max(config.send_buffer // 4, 1)
+
+    # -- extension points -------------------------------------------------------
+
+    def set_authenticator(self, authenticate: Authenticator) -> None:
+        self.authenticator = authenticate
+
+    def add_channel_kind(
+        self, prefix: str, authorize: Authorizer, snapshot: SnapshotSource | None = None
+    ) -> None:
+        if not prefix or ":" in prefix or prefix == "rates" or prefix in self.kinds:
+            raise ValueError(f"channel kind {prefix!r} is taken or not a plain word")
+        self.kinds[prefix] = ChannelKind(prefix, authorize, snapshot)
+
+    def kind_of(self, channel: str) -> ChannelKind | None:
+        prefix, colon, rest = channel.partition(":")
+        return self.kinds.get(prefix) if colon and rest else None
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    def attach(self, book: RateBook) -> None:
+        """Follow the rate book; call on the event loop before clients connect."""
+        loop = asyncio.get_running_loop()
+
+        def listener(commit: RateCommit) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed
+                loop.call_soon_threadsafe(self.on_commit, commit)
+
+        self._book, self._listener = book, listener
+        self.snapshot = book.listen(listener)
+        self._snapshot_frames.clear()
+
+    def start(self) -> None:
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
+
+    async def close(self) -> None:
+        if self._book is not None and self._listener is not None:
+            self._book.unlisten(self._listener)
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        for conn in list(self.connections):
+            self.close_connection(conn, 1001, "server shutting down")
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=self.config.close_timeout + 1)
+
+    # -- connections ----------------------------------------------------------------
+
+    def add(self, conn: Connection) -> None:
+        self.connections[conn] = None
+        conn.next_ping = time.monotonic() + self.config.heartbeat
+        CONNECTIONS.inc()
+        size = self.config.socket_send_buffer
+        if size:
+            sock = conn.transport.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+
+    def remove(self, conn: Connection) -> None:
+        if self.connections.pop(conn, 0) is None:
+            CONNECTIONS.dec()
+        self._detach(conn)
+
+    def _detach(self, conn: Connection) -> None:
+        for channel in conn.subs:
+            self._unsubscribe(conn, channel)
+        conn.subs = {}
+        for held in self.replaying.values():
+            held.pop(conn, None)
+        self.lagging.pop(conn, None)
+
+    def subscribe(self, conn: Connection, channel: str) -> None:
+        conn.subs[channel] = None
+        self.subscribers.setdefault(channel, {})[conn] = None
+        SUBSCRIPTIONS.labels(metric_label(channel)).inc()
+
+    def unsubscribe(self, conn: Connection, channel: str) -> None:
+        if conn.subs.pop(channel, 0) is None:
+            self._unsubscribe(conn, channel)
+        if conn.pending is not None:
+            conn.pending.pop(channel, None)
+
+    def _unsubscribe(self, conn: Connection, channel: str) -> None:
+        subs = self.subscribers.get(channel)
+        if subs is not None and subs.pop(conn, 0) is None:
+            SUBSCRIPTIONS.labels(metric_label(channel)).dec()
+            if not subs:
+                del self.subscribers[channel]
+
+    def close_connection(self, conn: Connection, code: int, reason: str) -> None:
+        """Start the close handshake; a peer that does not finish it is cut off."""
+        if conn.closing:
+            return
+        if code == SLOW_CONSUMER:
+            SLOW_DISCONNECTS.inc()
+        self._detach(conn)
+        conn.closing = True
+        task = asyncio.get_running_loop().create_task(self._close(conn, code, reason))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _close(self, conn: Connection, code: int, reason: str) -> None:
+        transport = conn.transport
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self.config.close_timeout):
+                await conn.ws.close(code=code, message=reason.encode(), drain=False)
+        except Exception as exc:  # the peer is gone or stuck; the abort below ends it
+            log.debug("close of a WebSocket failed: %r", exc)
+        finally:
+            loop.call_later(self.config.close_timeout, _abort, transport)
+
+    # -- channel state --------------------------------------------------------------
+
+    async def head(self, channel: str) -> ChannelHead:
+        if channel in RATE_CHANNELS:
+            return self.snapshot.heads.get(channel) or ChannelHead("", 0)
+        head = self._heads.get(channel)
+        if head is None:
+            head = self._heads[channel] = await self.log.head(channel)
+        return head
+
+    def rates_snapshot_frame(self, channel: str) -> bytes:
+        """Framed snapshot of a rate channel at its current offset, built once per change."""
+        cached = self._snapshot_frames.get(channel)
+        if cached is None:
+            head = self.snapshot.heads.get(channel)
+            data = rates_data(self.snapshot.records_for(channel))
+            cached = ws_wire.text(snapshot_frame(channel, head.offset if head else 0, data))
+            self._snapshot_frames[channel] = cached
+        return cached
+
+    # -- fan-out --------------------------------------------------------------------
+
+    def on_commit(self, commit: RateCommit) -> None:
+        """A new book: remember it and broadcast its updates (on the loop)."""
+        self.snapshot = commit.snapshot
+        self._snapshot_frames.clear()
+        if not commit.updates:
+            return
+        sent = 0
+        for update in commit.updates:
+            framed = ws_wire.text(update_frame(update.channel, update.offset, update.data))
+            sent += self._fan_out(update.channel, update.offset, framed, update)
+        FRAMES_SENT.inc(sent)
+        FANOUT_SECONDS.observe(time.perf_counter() - commit.seen_at)
+
+    async def publish(self, channel: str, data: Any) -> int:
+        """Store and broadcast one update of a non-rate channel; returns its offset."""
+        if channel in RATE_CHANNELS:
+            raise ValueError("rate channels are published by the rate book")
+        payload = orjson.dumps(data)
+        async with self._publish_lock:
+            head = await self.log.append(channel, payload)
+            self._heads[channel] = head
+            framed = ws_wire.text(update_frame(channel, head.offset, payload))
+            FRAMES_SENT.inc(self._fan_out(channel, head.offset, framed, None))
+        return head.offset
+
+    def _fan_out(
+        self, channel: str, offset: int, framed: bytes, update: ChannelUpdate | None
+    ) -> int:
+        held = self.replaying.get(channel)
+        if held:
+            for frames in held.values():
+                frames.append((offset, framed))
+        subs = self.subscribers.get(channel)
+        if not subs:
+            return 0
+        sent = 0
+        limit = self.config.send_buffer
+        for conn in tuple(subs):
+            transport = conn.transport
+            if conn.pending is None:
+                if transport.is_closing():
+                    continue
+                if transport.get_write_buffer_size() <= limit:
+                    transport.write(framed)
+                    sent += 1
+                    continue
+            sent += self._fall_behind(conn, channel, framed, update)
+        return sent
+
+    def _fall_behind(
+        self, conn: Connection, channel: str, framed: bytes, update: ChannelUpdate | None
+    ) -> int:
+        if conn.closing or conn.transport.is_closing():
+            return 0
+        if conn.pending is None:
+            conn.pending = {}
+            conn.behind_since = time.monotonic()
+            self.lagging[conn] = None
+        if update is not None:
+            pending = conn.pending.get(channel)
+            if pending is None:
+                pending = conn.pending[channel] = Pending()
+            pending.offset = update.offset
+            for record in update.records:
+                pending.records[record.product] = record
+            CONFLATED.inc()
+        else:
+            if conn.queued is None:
+                conn.queued = deque()
+            if len(conn.queued) >= self.config.max_queued_frames:
+                self.close_connection(conn, SLOW_CONSUMER, "slow consumer")
+                return 0
+            conn.queued.append(framed)
+        if conn.buffered() <= self._low_water:
+            return self.catch_up(conn)
+        return 0
+
+    def catch_up(self, conn: Connection) -> int:
+        """Send a lagging connection what it missed, conflated; returns frames sent."""
+        pending, queued = conn.pending, conn.queued
+        conn.pending, conn.queued = None, None
+        self.lagging.pop(conn, None)
+        sent = 0
+        for channel, state in (pending or {}).items():
+            records = [state.records[p] for p in PRODUCTS if p in state.records]
+            data = rates_data(records)
+            sent += conn.write(
+                ws_wire.text(update_frame(channel, state.offset, data, conflated=True))
+            )
+        for framed in queued or ():
+            sent += conn.write(framed)
+        return sent
+
+    # -- housekeeping ---------------------------------------------------------------
+
+    async def _sweep_forever(self) -> None:
+        beat = min(1.0, self.config.heartbeat / 4, self.config.heartbeat_timeout / 4)
+        next_beat = 0.0
+        while True:
+            await asyncio.sleep(0.05 if self.lagging else beat)
+            now = time.monotonic()
+            try:
+                if self.lagging:
+                    self._check_lagging(now)
+                if now >= next_beat:
+                    next_beat = now + beat
+                    self._heartbeat(now)
+            except Exception:
+                log.exception("WebSocket housekeeping failed")
+
+    def _check_lagging(self, now: float) -> None:
+        sent = 0
+        for conn in tuple(self.lagging):
+            if conn.closing or conn.transport.is_closing():
+                self.lagging.pop(conn, None)
+            elif conn.buffered() <= self._low_water:
+                sent += self.catch_up(conn)
+            elif now - conn.behind_since > self.config.slow_consumer_seconds:
+                self.close_connection(conn, SLOW_CONSUMER, "slow consumer")
+        FRAMES_SENT.inc(sent)
+
+    def _heartbeat(self, now: float) -> None:
+        timeout = self.config.heartbeat_timeout
+        for conn in tuple(self.connections):
+            if conn.closing:
+                continue
+            if conn.ping_sent is not None:
+                if now - conn.ping_sent > timeout:
+                    self.close_connection(conn, 1011, "ping timeout")
+            elif now >= conn.next_ping and conn.write(ws_wire.PING):
+                conn.ping_sent = now
+
+    def pong(self, conn: Connection) -> None:
+        conn.ping_sent = None
+        conn.next_ping = time.monotonic() + self.config.heartbeat
+
+
+def _abort(transport: Any) -> None:
+    with contextlib.suppress(Exception):
+        if not transport.is_closing() or transport.get_write_buffer_size():
+            transport.abort()

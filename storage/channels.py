@@ -1,0 +1,89 @@
+"""WebSocket channel history: per channel an epoch, a head offset and the
+last updates, so a client that reconnects (even to a restarted server) can
+ask for what it missed.
+
+`data` is stored as the exact JSON text that went out, so a replayed update
+is byte for byte the frame the client would have received live.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeAlias
+
+import asyncpg
+
+Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
+
+
+async def ensure_channels(conn: Conn, channels: Sequence[str]) -> dict[str, tuple[str, int]]:
+    """(epoch, head) of each channel, creating the channels that are new."""
+    rows = await conn.fetch(
+        """
+        WITH new AS (
+            INSERT INTO ws_channels (channel)
+            SELECT unnest($1::text[])
+            ON CONFLICT (channel) DO NOTHING
+            RETURNING channel, epoch, head
+        )
+        SELECT channel, epoch, head FROM new
+        UNION ALL
+        SELECT channel, epoch, head FROM ws_channels WHERE channel = ANY($1::text[])
+        """,
+        list(channels),
+    )
+    return {row["channel"]: (row["epoch"], row["head"]) for row in rows}
+
+
+async def append_updates(
+    conn: Conn, updates: Sequence[tuple[str, str]], *, keep: int
+) -> dict[str, tuple[str, int]]:
+    """Append one update (channel, JSON text) to each of several distinct
+    channels; returns each channel's (epoch, offset of the new update).
+
+    Offsets are taken by bumping the channel's head, so concurrent writers of
+    one channel queue on its row and the history has no gaps. Updates older
+    than the last `keep` are dropped in the same statement.
+    """
+    if not updates:
+        return {}
+    names = [channel for channel, _ in updates]
+    payloads = [data for _, data in updates]
+    rows = await conn.fetch(
+        """
+        WITH d AS (
+            SELECT * FROM unnest($1::text[], $2::text[]) AS d(channel, data)
+        ), bumped AS (
+            INSERT INTO ws_channels AS c (channel, head)
+            SELECT channel, 1 FROM d
+            ON CONFLICT (channel) DO UPDATE SET head = c.head + 1, updated_at = now()
+            RETURNING c.channel, c.epoch, c.head
+        ), stored AS (
+            INSERT INTO ws_channel_updates (channel, seq, data)
+            SELECT b.channel, b.head, d.data::json FROM bumped b JOIN d USING (channel)
+        ), trimmed AS (
+            DELETE FROM ws_channel_updates u USING bumped b
+            WHERE u.channel = b.channel AND u.seq <= b.head - $3
+        )
+        SELECT channel, epoch, head FROM bumped
+        """,
+        names,
+        payloads,
+        keep,
+    )
+    return {row["channel"]: (row["epoch"], row["head"]) for row in rows}
+
+
+async def read_updates(conn: Conn, channel: str, after: int, upto: int) -> list[tuple[int, str]]:
+    """(offset, JSON text) of the stored updates with after < offset <= upto, in order."""
+    rows = await conn.fetch(
+        """
+        SELECT seq, data::text AS data FROM ws_channel_updates
+        WHERE channel = $1 AND seq > $2 AND seq <= $3
+        ORDER BY seq
+        """,
+        channel,
+        after,
+        upto,
+    )
+    return [(row["seq"], row["data"]) for row in rows]
