@@ -42,3 +42,12 @@ def test_a_bad_value_names_the_variable() -> None:
         Settings.from_env({"RATELINE_PORT": "eighty"})
     with pytest.raises(ConfigError, match="RATELINE_DEV_MAILBOX"):
         Settings.from_env({"RATELINE_DEV_MAILBOX": "maybe"})
+
+
+def test_readme_lists_every_route() -> None:
+    from server.app import ROUTE_MODULES
+
+    readme = (ROOT / "README.md").read_text()
+    for module in ROUTE_MODULES:
+        for endpoint in module.routes.endpoints:
+            assert f"`{endpoint.method} {endpoint.path}`" in readme
