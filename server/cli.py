@@ -7,7 +7,9 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -63,12 +65,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rateline: {exc}", file=sys.stderr)
         return 2
     structured_logging.configure(settings.log_level)
+    runner: Callable[[Coroutine[Any, Any, int]], int] = asyncio.run
     try:
         import uvloop
 
         runner = uvloop.run
     except ImportError:
-        runner = asyncio.run
+        pass
     try:
         if args.command == "migrate":
             return runner(_migrate(settings))

@@ -7,7 +7,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from server import keys, openapi
-from server.routing import ApiRoutes, json_response
+from server.routing import ApiRoutes, Endpoint, json_response
 
 routes = ApiRoutes(tag="operations")
 
@@ -60,5 +60,6 @@ async def metrics(request: web.Request) -> web.Response:
 
 @routes.get("/api/openapi.json", summary="This document")
 async def openapi_document(request: web.Request) -> web.Response:
-    document = openapi.build(request.app[keys.ENDPOINTS], title="Rateline", version="0.1.0")
+    endpoints: list[Endpoint] = request.app[keys.ENDPOINTS]
+    document = openapi.build(endpoints, title="Rateline", version="0.1.0")
     return json_response(document)
