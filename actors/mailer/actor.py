@@ -23,6 +23,7 @@ from actors.mailer.courier import Courier, DeliveryReport
 from actors.mailer.outbox import WAKE_CHANNEL
 from actors.runtime import ActorContext, RatelineActor
 from protocols.smtp import SmtpSender
+from storage.notifications import listen
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class MailerActor(RatelineActor):
         else:
             log.info("mailer delivering", extra={"smtp": self.config.smtp.describe()})  # type: ignore[union-attr]
         try:
-            self._listener = self.run_io(self._listen(db.dsn), timeout=10)
+            self._listener = self.run_io(listen(db.dsn, WAKE_CHANNEL, self._wake), timeout=10)
         except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
             log.warning(
                 "outbox LISTEN unavailable; relying on the timer", extra={"error": repr(exc)}
@@ -115,11 +116,6 @@ class MailerActor(RatelineActor):
         except Exception:  # the name is gone: we are stopping
             return
         self._arm()
-
-    async def _listen(self, dsn: str) -> asyncpg.Connection:
-        conn = await asyncpg.connect(dsn)
-        await conn.add_listener(WAKE_CHANNEL, lambda *_: self._wake())
-        return conn
 
     def _shutdown(self) -> None:
         if self._stopped:
