@@ -35,6 +35,7 @@ class Endpoint:
     response: Any = None
     status: int = 200
     auth: str | None = None
+    check: Callable[[Any], None] | None = None
 
 
 def json_response(
@@ -80,6 +81,7 @@ class ApiRoutes:
         status: int = 200,
         summary: str = "",
         auth: str | None = None,
+        check: Callable[[Any], None] | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
@@ -94,6 +96,7 @@ class ApiRoutes:
                     response=response,
                     status=status,
                     auth=auth,
+                    check=check,
                 )
             )
             return handler
@@ -111,7 +114,7 @@ def _adapt(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRe
             await request.app[AUTH_GUARD](request, endpoint.auth)
         args: list[Any] = []
         if endpoint.body is not None:
-            args.append(await decode_body(request, endpoint.body))
+            args.append(await decode_body(request, endpoint.body, endpoint.check))
         if endpoint.query is not None:
             args.append(decode_query(request, endpoint.query))
         result = await endpoint.handler(request, *args)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import typing
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -42,37 +43,70 @@ def field_error(error: msgspec.ValidationError, prefix: str = "") -> FieldError:
     return FieldError(pointer=pointer or "/", detail=message)
 
 
-def every_field_error(data: Any, type_: type[Any]) -> list[FieldError]:
-    """msgspec stops at the first error; check each top-level field on its own
-    so the client learns everything that is wrong in one round trip."""
-    if not (
-        isinstance(data, dict) and isinstance(type_, type) and issubclass(type_, msgspec.Struct)
-    ):
-        return []
-    errors: list[FieldError] = []
-    info = msgspec.inspect.type_info(type_)
-    assert isinstance(info, msgspec.inspect.StructType)
-    known = {f.encode_name for f in info.fields}
-    hints = typing.get_type_hints(type_, include_extras=True)
-    for f in info.fields:
-        if f.encode_name not in data:
-            if f.required:
-                errors.append(FieldError(pointer=f"/{f.encode_name}", detail="is required"))
-            continue
-        try:
-            msgspec.convert(data[f.encode_name], hints[f.name], strict=False)
-        except msgspec.ValidationError as exc:
-            errors.append(field_error(exc, prefix=f"/{f.encode_name}"))
-    if info.forbid_unknown_fields:
-        errors.extend(
-            FieldError(pointer=f"/{name}", detail="is not a known field; remove it")
-            for name in data
-            if name not in known
+class FieldByField:
+    """A body decoded one top-level field at a time.
+
+    msgspec stops at the first error; decoding each field on its own tells
+    the client everything that is wrong in one round trip, and keeps the
+    values that did decode for the rules that span fields."""
+
+    def __init__(self, data: Any, type_: type[Any]) -> None:
+        self.errors: list[FieldError] = []
+        self.values: dict[str, Any] = {}
+        self.struct = (
+            isinstance(data, dict) and isinstance(type_, type) and issubclass(type_, msgspec.Struct)
         )
-    return errors
+        if not self.struct:
+            return
+        info = msgspec.inspect.type_info(type_)
+        assert isinstance(info, msgspec.inspect.StructType)
+        hints = typing.get_type_hints(type_, include_extras=True)
+        for f in info.fields:
+            pointer = f"/{f.encode_name}"
+            if f.encode_name not in data:
+                if f.required:
+                    self.errors.append(FieldError(pointer=pointer, detail="is required"))
+                continue
+            raw = data[f.encode_name]
+            try:
+                self.values[f.name] = msgspec.convert(raw, hints[f.name], strict=False)
+            except msgspec.ValidationError as exc:
+                self.values[f.name] = raw
+                bounds = _integer_bounds(f.type)
+                if bounds is not None and isinstance(raw, int | str | Decimal):
+                    self.errors.append(FieldError(pointer=pointer, detail=bounds))
+                else:
+                    self.errors.append(field_error(exc, prefix=pointer))
+        if info.forbid_unknown_fields:
+            known = {f.encode_name for f in info.fields}
+            self.errors.extend(
+                FieldError(pointer=f"/{name}", detail="is not a known field; remove it")
+                for name in data
+                if name not in known
+            )
 
 
-async def decode_body(request: web.Request, type_: type[T]) -> T:
+def _integer_bounds(type_info: Any) -> str | None:
+    """'must be a whole number from 1 to 480' for a bounded integer field."""
+    while isinstance(type_info, msgspec.inspect.Metadata):
+        type_info = type_info.type
+    if not isinstance(type_info, msgspec.inspect.IntType):
+        return None
+    low = type_info.ge if type_info.ge is not None else type_info.gt
+    high = type_info.le if type_info.le is not None else type_info.lt
+    if low is None or high is None:
+        return None
+    lower = "from" if type_info.ge is not None else "greater than"
+    upper = "to" if type_info.le is not None else "and below"
+    return f"must be a whole number {lower} {low} {upper} {high}"
+
+
+Check = Callable[[Any], None]
+
+
+async def decode_body(request: web.Request, type_: type[T], check: Check | None = None) -> T:
+    """Decode the body into `type_`, then apply `check` (rules spanning fields,
+    bounds msgspec cannot express), so one 422 names every field to fix."""
     if request.content_type != "application/json" and not request.content_type.endswith("+json"):
         raise Problem(
             415,
@@ -85,15 +119,44 @@ async def decode_body(request: web.Request, type_: type[T]) -> T:
     except msgspec.DecodeError as exc:
         raise Problem(400, "Malformed JSON", f"the body is not valid JSON: {exc}") from None
     try:
-        return msgspec.convert(data, type_, strict=False)
+        body = msgspec.convert(data, type_, strict=False)
     except msgspec.ValidationError as exc:
-        errors = every_field_error(data, type_) or [field_error(exc)]
-        raise Problem(
-            422,
-            "Invalid input",
-            "; ".join(f"{e.pointer}: {e.detail}" for e in errors),
-            errors=errors,
-        ) from None
+        decoded = FieldByField(data, type_)
+        errors = decoded.errors or [field_error(exc)]
+        if check is not None and decoded.struct:
+            errors.extend(_rule_errors(errors, type_, decoded.values, check))
+        raise _invalid(errors) from None
+    if check is not None:
+        check(body)
+    return body
+
+
+def _rule_errors(
+    known: list[FieldError], type_: type[Any], values: dict[str, Any], check: Check
+) -> list[FieldError]:
+    """The rules' verdict on the fields that did decode, so a client sending a
+    bad type in one field still hears about an out-of-range value in another."""
+    try:
+        check(type_(**values))
+    except Problem as problem:
+        reported = {e.pointer for e in known}
+        return [
+            e
+            for e in problem.errors
+            if not any(e.pointer == p or e.pointer.startswith(p + "/") for p in reported)
+        ]
+    except Exception:
+        return []
+    return []
+
+
+def _invalid(errors: list[FieldError]) -> Problem:
+    return Problem(
+        422,
+        "Invalid input",
+        "; ".join(f"{e.pointer}: {e.detail}" for e in errors),
+        errors=errors,
+    )
 
 
 def decode_query(request: web.Request, type_: type[T]) -> T:
@@ -101,7 +164,7 @@ def decode_query(request: web.Request, type_: type[T]) -> T:
     try:
         return msgspec.convert(data, type_, strict=False)
     except msgspec.ValidationError as exc:
-        errors = every_field_error(data, type_) or [field_error(exc)]
+        errors = FieldByField(data, type_).errors or [field_error(exc)]
         names = ", ".join(e.pointer.lstrip("/") for e in errors)
         raise Problem(
             400,

@@ -47,6 +47,7 @@ def location(calculation_id: uuid.UUID | str) -> str:
 @routes.post(
     "/api/mortgage/calculate",
     body=CalculateRequest,
+    check=validate,
     response=CalculationDocument,
     summary="Quote a purchase across the rate products at live rates, with recommendations",
 )
@@ -54,7 +55,6 @@ async def calculate(request: web.Request, body: CalculateRequest) -> web.Respons
     """Every product priced from the live rate book (payment, APR, PITI, cash
     to close, total interest, eligibility), the advisor's recommendations,
     stored and returned; Content-Location is where it can be read again."""
-    validate(body)
     user = await current_user(request)
     pending = await request.app[keys.SYSTEM].ask_any(
         POOL, Calculate(body, None if user is None else user.id), timeout=POOL_WAIT

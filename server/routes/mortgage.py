@@ -50,12 +50,12 @@ def _render(request: web.Request, body: AmortizationRequest) -> web.Response:
 @routes.post(
     "/api/mortgage/amortization",
     body=AmortizationRequest,
+    check=validate,
     response=AmortizationResponse,
     summary="Amortization schedule (JSON, or CSV with Accept: text/csv)",
 )
 async def amortization(request: web.Request, body: AmortizationRequest) -> web.Response:
     """Payment, totals and the full schedule; extras report what they save."""
-    validate(body)
     if body.term_months > THREAD_ABOVE_MONTHS:
         return await asyncio.to_thread(_render, request, body)
     return _render(request, body)
@@ -64,6 +64,7 @@ async def amortization(request: web.Request, body: AmortizationRequest) -> web.R
 @routes.post(
     "/api/mortgage/apr",
     body=AprRequest,
+    check=validate,
     response=AprResponse,
     summary="Annual percentage rate by Regulation Z Appendix J",
 )
@@ -75,6 +76,7 @@ async def apr(request: web.Request, body: AprRequest) -> AprResponse:
 @routes.post(
     "/api/mortgage/affordability",
     body=AffordabilityRequest,
+    check=validate,
     response=AffordabilityResponse,
     summary="Largest price and loan an income qualifies for",
 )
@@ -86,6 +88,7 @@ async def affordability(request: web.Request, body: AffordabilityRequest) -> Aff
 @routes.post(
     "/api/mortgage/refinance",
     body=RefinanceRequest,
+    check=validate,
     response=RefinanceResponse,
     summary="Refinance savings and break-even month",
 )
