@@ -1,4 +1,4 @@
-"""The built-in advisor's rules: each looks at a calculation rerun by the
+"""The built-in advisor's rules: each looks at a calculation quoted by the
 engine and, when its condition holds, says what to do and what it is worth.
 
 Every figure comes from actors.calculation: a rule only picks which engine
@@ -16,21 +16,15 @@ from decimal import ROUND_FLOOR, Decimal, localcontext
 from actors.agents.situation import Situation
 from actors.agents.wording import money, months, points, rate, share, usd
 from actors.calculation.affordability import affordability
-from actors.calculation.amortization import (
-    INTEREST,
-    PAYMENT,
-    RATE,
-    amortize,
-    amortize_biweekly,
-    savings,
-)
-from actors.calculation.arm import amortize_arm
-from actors.calculation.insurance import ltv_percent, pmi_months
+from actors.calculation.amortization import savings
+from actors.calculation.arm import rate_path
+from actors.calculation.insurance import ltv_percent, pmi_months_of
 from actors.calculation.money import ENGINE_CONTEXT, HUNDRED, TWELVE, ZERO, cents, percent_of
 from actors.calculation.piti import DEFAULT_PROPERTY_TAX_RATE
 from actors.calculation.pricing import load_grid
 from actors.calculation.products import DTI_LIMITS, PRODUCTS
 from actors.calculation.refinance import points_break_even
+from actors.calculation.totals import biweekly_totals, loan_totals
 from protocols.api.agents import AdvisorInput, Impact, Recommendation
 
 LOCK_MOVE = Decimal("0.125")
@@ -86,7 +80,7 @@ def dti_limit(s: Situation) -> Recommendation | None:
         limits=limits,
         first_time_buyer=d.first_time_buyer,
     )
-    smaller = amortize(fits.max_loan, s.rate, s.term).total_interest if fits.max_loan else ZERO
+    smaller = loan_totals(fits.max_loan, s.rate, s.term).total_interest if fits.max_loan else ZERO
     if over_front:
         what, allowed = (
             f"the housing payment of {usd(q.piti)} is {share(front)} of income",
@@ -154,7 +148,7 @@ def remove_pmi(s: Situation) -> Recommendation | None:
     target = percent_of(d.price, NO_PMI_DOWN)
     after = s.requote(down_payment=target)
     assert after.piti is not None and after.total_interest is not None
-    months = pmi_months(s.schedule, d.price)
+    months = pmi_months_of(s.totals, d.price)
     premiums = q.pmi_monthly * months
     ltv = ltv_percent(s.loan, d.price)
     return _advice(
@@ -179,10 +173,8 @@ def points_break_even_advice(s: Situation) -> Recommendation | None:
     found = points_break_even(s.loan, s.term, par.rate, s.rate, d.points)
     stay = d.years_in_home * 12 if d.years_in_home else None
     horizon = min(stay or s.term, s.term)
-    without = amortize(s.loan, par.rate, s.term).rows[:horizon]
-    interest_saved = sum((r[INTEREST] for r in without), ZERO) - sum(
-        (r[INTEREST] for r in s.schedule.rows[:horizon]), ZERO
-    )
+    without = loan_totals(s.loan, par.rate, s.term)
+    interest_saved = without.interest_through(horizon) - s.totals.interest_through(horizon)
     net = interest_saved - found.cost
     month = found.break_even_month
     if month is None:
@@ -269,22 +261,30 @@ def arm_caps(s: Situation) -> Recommendation | None:
     assert arm.payment is not None and arm.total_interest is not None
     terms = dataclasses.replace(template, initial_rate=arm.rate)
     # An index at the ceiling makes every cap bind: the worst path the note allows.
-    worst = amortize_arm(arm.loan_amount, 360, terms, current_index=terms.ceiling)
-    first = worst.rows[terms.fixed_months]
-    peak = next(row for row in worst.rows if row[RATE] == terms.ceiling)
+    path = rate_path(terms, 360, current_index=terms.ceiling)
+    worst = loan_totals(arm.loan_amount, arm.rate, 360, rate_changes=path)
+    first_change = terms.fixed_months + 1
+    first_rate = path[first_change]
+    first_payment = worst.paid_in(first_change)
+    at_ceiling = (
+        1
+        if terms.initial_rate == terms.ceiling
+        else next(month for month, value in path.items() if value == terms.ceiling)
+    )
+    peak_payment = worst.paid_in(at_ceiling)
     q = s.chosen
     assert q.payment is not None
     return _advice(
         "arm_caps",
-        f"The 5/6 ARM's payment could reach {usd(peak[PAYMENT])}",
+        f"The 5/6 ARM's payment could reach {usd(peak_payment)}",
         f"The ARM starts at {rate(arm.rate)}: {usd(arm.payment)} a month for "
         f"{terms.fixed_months // 12} years, against {usd(q.payment)} for the {s.label}. "
         f"Its caps are {terms.initial_cap}/{terms.periodic_cap}/{terms.lifetime_cap}: the "
-        f"first change can lift the rate to {rate(first[RATE])} ({usd(first[PAYMENT])} a "
-        f"month) and it can climb to {rate(terms.ceiling)} ({usd(peak[PAYMENT])}). At the "
+        f"first change can lift the rate to {rate(first_rate)} ({usd(first_payment)} a "
+        f"month) and it can climb to {rate(terms.ceiling)} ({usd(peak_payment)}). At the "
         f"caps it costs {usd(worst.total_interest - arm.total_interest)} more interest than "
         "if the rate never moved.",
-        arm.payment - peak[PAYMENT],
+        arm.payment - peak_payment,
         arm.total_interest - worst.total_interest,
     )
 
@@ -337,13 +337,13 @@ def longer_term(s: Situation) -> Recommendation | None:
 
 def extra_payment(s: Situation) -> Recommendation | None:
     """Round the payment up to the next hundred dollars."""
-    payment = s.schedule.payment
+    payment = s.totals.payment
     target = ((payment / _HUNDRED_DOLLARS).to_integral_value(ROUND_FLOOR) + 1) * _HUNDRED_DOLLARS
     if target - payment < _MIN_ROUND_UP:
         target += _HUNDRED_DOLLARS
     extra = target - payment
-    faster = amortize(s.loan, s.rate, s.term, extra_monthly=extra)
-    gained = savings(s.schedule, faster)
+    faster = loan_totals(s.loan, s.rate, s.term, extra_monthly=extra)
+    gained = savings(s.totals, faster)
     return _advice(
         "extra_payment",
         f"Round your payment up to {usd(target)}",
@@ -357,10 +357,10 @@ def extra_payment(s: Situation) -> Recommendation | None:
 
 def biweekly(s: Situation) -> Recommendation | None:
     """Half the payment every two weeks: a thirteenth payment a year."""
-    plan = amortize_biweekly(s.loan, s.rate, s.term)
-    gained = savings(s.schedule, plan)
+    plan = biweekly_totals(s.loan, s.rate, s.term)
+    gained = savings(s.totals, plan)
     with localcontext(ENGINE_CONTEXT):
-        more_a_month = cents((plan.payment * 26 - s.schedule.payment * 12) / TWELVE)
+        more_a_month = cents((plan.payment * 26 - s.totals.payment * 12) / TWELVE)
     return _advice(
         "biweekly",
         f"Pay {usd(plan.payment)} every two weeks",

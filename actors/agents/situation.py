@@ -1,17 +1,20 @@
 """A calculation as the advisor sees it: the engine's quote for every
-product on offer, rerun from the buyer's inputs, and the option they lean to.
+product on offer, from the buyer's inputs, and the option they lean to.
 Rules compare this against variations of itself (more down, another score,
-the earlier market rate), each again quoted by the engine."""
+the earlier market rate), each again quoted by the engine.
+
+The quotes are the engine's own: asked the same question, it hands back the
+quotes the calculation priced a moment before instead of pricing them again."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
-from actors.calculation.amortization import amortize
 from actors.calculation.money import ZERO
 from actors.calculation.products import PRODUCTS
 from actors.calculation.quote import ProductQuote, quote_options
+from actors.calculation.totals import loan_totals
 from protocols.api.agents import AdvisorInput
 
 LABELS = {
@@ -25,7 +28,8 @@ LABELS = {
 
 
 class Situation:
-    """The calculation rerun: one engine quote per product, and the chosen one."""
+    """The calculation: one engine quote per product, the chosen one, and
+    the chosen loan's schedule figures."""
 
     def __init__(self, data: AdvisorInput) -> None:
         self.data = data
@@ -37,7 +41,7 @@ class Situation:
             raise ValueError(f"{data.product} cannot be priced: {self.chosen.reason}")
         self.rate: Decimal = self.chosen.rate
         self.loan: Decimal = self.chosen.loan_amount
-        self.schedule = amortize(self.loan, self.rate, self.term)
+        self.totals = loan_totals(self.loan, self.rate, self.term)
 
     def quote(self, products: list[str] | None = None, **changes: Any) -> list[ProductQuote]:
         d = self.data

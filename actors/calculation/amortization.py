@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
-from typing import Final
+from functools import lru_cache
+from typing import Final, Protocol
 
 from actors.calculation.money import CENT, ENGINE_CONTEXT, NO_CENTS, ONE, ZERO, ceil_int, cents
 
@@ -75,9 +76,19 @@ def payment_exact(principal: Decimal, annual_rate: Decimal, months: int) -> Deci
     with localcontext(ENGINE_CONTEXT):
         if annual_rate == 0:
             return principal / months
+        r, growth, less_one = _factors(annual_rate, months)
+        return principal * r * growth / less_one
+
+
+@lru_cache(maxsize=4096)
+def _factors(annual_rate: Decimal, months: int) -> tuple[Decimal, Decimal, Decimal]:
+    """r, (1 + r)^months and (1 + r)^months - 1: the costly part of a payment.
+    Every quote draws its rate from the same rate book, and an ARM recasts at
+    the same few terms, so the same few pairs recur across calculations."""
+    with localcontext(ENGINE_CONTEXT):
         r = annual_rate / _MONTHLY_DIVISOR
         growth = (ONE + r) ** months
-        return principal * r * growth / (growth - ONE)
+        return r, growth, growth - ONE
 
 
 def level_payment(principal: Decimal, annual_rate: Decimal, months: int) -> Decimal:
@@ -275,7 +286,17 @@ def amortize_biweekly(
         )
 
 
-def savings(baseline: Schedule, accelerated: Schedule) -> Savings:
+class Payoff(Protocol):
+    """What savings compares: a Schedule, or its totals alone."""
+
+    @property
+    def payoff_months(self) -> int: ...
+
+    @property
+    def total_interest(self) -> Decimal: ...
+
+
+def savings(baseline: Payoff, accelerated: Payoff) -> Savings:
     """What paying faster bought: months and interest against the plain plan."""
     return Savings(
         months_saved=baseline.payoff_months - accelerated.payoff_months,

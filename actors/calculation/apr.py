@@ -9,26 +9,21 @@ unit-period rate i solves
 APR = i × unit periods per year. Whole months are counted back from the
 later date with all months equal; leftover days are divided by a fixed
 denominator (30 for a month, 15 a semimonth, 90 a quarter, 7 a week ...).
-Equal payments one unit period apart collapse into geometric runs, so a
-360-payment mortgage costs a handful of operations per iteration.
+Equal payments one unit period apart collapse into runs, which the solver
+(apr_solver) sums in closed form.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+from itertools import groupby
 from typing import Literal
 
-from actors.calculation.money import (
-    ENGINE_CONTEXT,
-    HUNDRED,
-    ONE,
-    ZERO,
-    add_days,
-    add_months,
-)
+from actors.calculation.apr_solver import Run, unit_rate
+from actors.calculation.money import ENGINE_CONTEXT, HUNDRED, ZERO, add_days, add_months
 
 Frequency = Literal[
     "monthly",
@@ -44,9 +39,6 @@ Frequency = Literal[
 
 _APR_PLACES = Decimal("0.01")
 _EXACT_PLACES = Decimal("0.000001")
-_TOLERANCE = Decimal("1E-22")
-_MAX_RATE = Decimal(1000)
-_MIN_RATE = Decimal("-0.99")
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,27 +239,55 @@ def mortgage_apr(
     insurance) belong outside `amount_financed`; monthly mortgage insurance
     belongs inside the payments.
     """
+    runs = [(amount, sum(1 for _ in group)) for amount, group in groupby(monthly_payments)]
+    return mortgage_apr_runs(amount_financed, runs, odd_days=odd_days)
+
+
+def mortgage_apr_runs(
+    amount_financed: Decimal,
+    runs: Sequence[tuple[Decimal, int]],
+    *,
+    odd_days: int = 0,
+    near: Decimal | None = None,
+) -> AprResult:
+    """mortgage_apr of the payments given as (amount, times in a row), in order.
+
+    `near` (percent a year, the note rate say) is where the search starts; it
+    saves steps, never changes the answer."""
     if odd_days <= -30:
         raise ValueError("the first payment must fall after funding")
     first, odd = divmod(30 + odd_days, 30)
     with localcontext(ENGINE_CONTEXT):
         fraction = Decimal(odd) / 30
-    flows = [Flow(p, first + k, fraction) for k, p in enumerate(monthly_payments)]
-    return solve([Flow(amount_financed, 0)], flows, MONTH.per_year, MONTH.name)
+    placed: list[Run] = []
+    at = first
+    for amount, count in runs:
+        if placed and placed[-1][0] == amount:
+            last = placed[-1]
+            placed[-1] = (amount, last[1], fraction, last[3] + count)
+        else:
+            placed.append((amount, at, fraction, count))
+        at += count
+    start = 0.0 if near is None else float(near) / 1200
+    return _solve_runs([(amount_financed, 0, ZERO, 1)], placed, MONTH.per_year, MONTH.name, start)
 
 
 def solve(
     advances: Sequence[Flow], payments: Sequence[Flow], per_year: Decimal, unit_name: str
 ) -> AprResult:
     """Find the unit-period rate that balances the general equation."""
+    return _solve_runs(_runs(advances), _runs(payments), per_year, unit_name)
+
+
+def _solve_runs(
+    adv_runs: Sequence[Run],
+    pay_runs: Sequence[Run],
+    per_year: Decimal,
+    unit_name: str,
+    start: float = 0.0,
+) -> AprResult:
     with localcontext(ENGINE_CONTEXT):
-        pay_runs = _runs(payments)
-        adv_runs = _runs(advances)
-
-        def gap(i: Decimal) -> Decimal:
-            return _present_value(pay_runs, i) - _present_value(adv_runs, i)
-
-        rate = _root(gap)
+        rate = unit_rate(adv_runs, pay_runs, per_year, start)
         apr_exact = rate * per_year * HUNDRED
         return AprResult(
             apr=apr_exact.quantize(_APR_PLACES, rounding=ROUND_HALF_UP),
@@ -278,13 +298,9 @@ def solve(
         )
 
 
-_Run = tuple[Decimal, int, Decimal, int]
-"""(amount, first whole period, fraction, count): equal amounts one unit apart."""
-
-
-def _runs(flows: Sequence[Flow]) -> list[_Run]:
-    runs: list[_Run] = []
-    for flow in sorted(flows, key=lambda f: (f.periods, f.fraction)):
+def _runs(flows: Sequence[Flow]) -> list[Run]:
+    runs: list[Run] = []
+    for flow in sorted(flows, key=_when):
         if runs:
             amount, first, fraction, count = runs[-1]
             if (
@@ -298,65 +314,5 @@ def _runs(flows: Sequence[Flow]) -> list[_Run]:
     return runs
 
 
-def _present_value(runs: Sequence[_Run], i: Decimal) -> Decimal:
-    total = ZERO
-    if i == 0:
-        for amount, _, _, count in runs:
-            total += amount * count
-        return total
-    v = ONE / (ONE + i)
-    for amount, first, fraction, count in runs:
-        annuity = (ONE - v**count) / i * (ONE + i) if count > 1 else ONE
-        total += amount * v**first * annuity / (ONE + fraction * i)
-    return total
-
-
-def _root(gap: Callable[[Decimal], Decimal]) -> Decimal:
-    """The Illinois variant of regula falsi inside a bracket that always
-    holds the root: it cannot diverge and converges superlinearly.
-
-    The gap (payments' present value minus advances') falls as the rate
-    rises, so a positive gap means the rate is too low.
-    """
-    g_zero = gap(ZERO)
-    if g_zero == 0:
-        return ZERO
-    if g_zero > 0:
-        low, g_low = ZERO, g_zero
-        high = Decimal("0.01")
-        g_high = gap(high)
-        while g_high > 0:
-            low, g_low = high, g_high
-            high *= 4
-            if high > _MAX_RATE:
-                raise ValueError("the payments imply no finite rate")
-            g_high = gap(high)
-    else:
-        high, g_high = ZERO, g_zero
-        low = Decimal("-0.01")
-        g_low = gap(low)
-        while g_low < 0:
-            high, g_high = low, g_low
-            low = max(low * 4, _MIN_RATE)
-            g_low = gap(low)
-            if g_low < 0 and low == _MIN_RATE:
-                raise ValueError("the payments imply no rate above -99% per period")
-    previous = low
-    side = 0
-    for _ in range(400):
-        guess = (low * g_high - high * g_low) / (g_high - g_low)
-        g_guess = gap(guess)
-        if g_guess == 0 or abs(guess - previous) < _TOLERANCE:
-            return guess
-        previous = guess
-        if g_guess < 0:
-            high, g_high = guess, g_guess
-            if side == -1:
-                g_low /= 2
-            side = -1
-        else:
-            low, g_low = guess, g_guess
-            if side == 1:
-                g_high /= 2
-            side = 1
-    return previous
+def _when(flow: Flow) -> tuple[int, Decimal]:
+    return flow.periods, flow.fraction

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Literal
 
 from actors.calculation.amortization import Schedule, amortize
@@ -78,13 +79,22 @@ def rate_path(
     `index_path` holds one index value per adjustment; a shorter path holds
     its last value, and no path holds `current_index` flat.
     """
-    path: Sequence[Decimal]
     if index_path:
-        path = index_path
-    elif current_index is not None:
-        path = (current_index,)
-    else:
+        return _path(terms, term_months, index_path)
+    if current_index is None:
         raise ValueError("an ARM needs an index path or the current index")
+    return dict(_flat_path(terms, term_months, current_index))
+
+
+@lru_cache(maxsize=1024)
+def _flat_path(
+    terms: ArmTerms, term_months: int, index: Decimal
+) -> tuple[tuple[int, Decimal], ...]:
+    """A flat index's path: every quote of one rate band shares it."""
+    return tuple(_path(terms, term_months, (index,)).items())
+
+
+def _path(terms: ArmTerms, term_months: int, path: Sequence[Decimal]) -> dict[int, Decimal]:
     rates: dict[int, Decimal] = {}
     rate = terms.initial_rate
     for k, month in enumerate(change_dates(terms, term_months)):

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal, localcontext
+from decimal import ROUND_FLOOR, Decimal, localcontext
 from typing import Literal
 
 from actors.calculation.amortization import BALANCE, PRINCIPAL, Schedule, level_payment
 from actors.calculation.money import ENGINE_CONTEXT, HUNDRED, TWELVE, ZERO, cents, percent_of
+from actors.calculation.totals import LoanTotals, Run
 
 PMI_LTV_THRESHOLD = Decimal(80)
 PMI_AUTOMATIC_END_LTV = Decimal(78)
@@ -98,6 +99,20 @@ def pmi_months(original: Schedule, value: Decimal) -> int:
     return midpoint
 
 
+def pmi_months_of(original: LoanTotals, value: Decimal) -> int:
+    """pmi_months on a schedule's totals (balances in cents)."""
+    start = Decimal(original.principal).scaleb(-2)
+    if not original.balances or ltv_percent(start, value) <= PMI_LTV_THRESHOLD:
+        return 0
+    midpoint = original.term_periods // 2
+    # Whole cents are at or below the limit exactly when at or below its floor.
+    limit = int((value * PMI_AUTOMATIC_END_LTV / HUNDRED).scaleb(2).to_integral_value(ROUND_FLOOR))
+    for n, owed in enumerate(original.balances, 1):
+        if owed <= limit:
+            return min(n, midpoint)
+    return midpoint
+
+
 def fha_mip(base_loan: Decimal, value: Decimal, term_months: int) -> FhaMip:
     """FHA premiums in force since March 2023 (HUD Mortgagee Letter 2023-05)."""
     ltv = ltv_percent(base_loan, value)
@@ -131,6 +146,26 @@ def fha_monthly_premiums(schedule: Schedule, mip: FhaMip) -> list[Decimal]:
             monthly = cents(average * mip.annual_rate / HUNDRED / TWELVE)
             premiums.extend([monthly] * len(year))
     return premiums[: mip.months]
+
+
+def fha_premium_runs(totals: LoanTotals, mip: FhaMip) -> list[Run]:
+    """fha_monthly_premiums on a schedule's totals, as runs of equal premiums."""
+    balances = totals.balances
+    opening = [totals.principal, *balances[:-1]]
+    runs: list[Run] = []
+    left = mip.months
+    with localcontext(ENGINE_CONTEXT):
+        for year_start in range(0, min(mip.months, len(balances)), 12):
+            year = opening[year_start : year_start + 12]
+            average = Decimal(sum(year)).scaleb(-2) / len(year)
+            monthly = cents(average * mip.annual_rate / HUNDRED / TWELVE)
+            count = min(len(year), left)
+            left -= count
+            if runs and runs[-1][0] == monthly:
+                runs[-1] = (monthly, runs[-1][1] + count)
+            else:
+                runs.append((monthly, count))
+    return runs
 
 
 def fha_first_premium(loan: Decimal, note_rate: Decimal, term_months: int, mip: FhaMip) -> Decimal:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
+from functools import lru_cache
 
 from actors.calculation.money import ENGINE_CONTEXT, HUNDRED, NO_CENTS, TWELVE, ZERO, cents
 
@@ -56,6 +57,25 @@ def piti(
     mortgage_insurance_monthly: Decimal = NO_CENTS,
 ) -> Piti:
     """Missing tax or insurance figures are estimated from the price."""
+    tax, insurance, hoa = _escrow(price, property_tax_annual, insurance_annual, hoa_monthly)
+    return Piti(
+        principal_interest=principal_interest,
+        property_tax=tax,
+        insurance=insurance,
+        hoa=hoa,
+        mortgage_insurance=mortgage_insurance_monthly,
+    )
+
+
+@lru_cache(maxsize=1024)
+def _escrow(
+    price: Decimal,
+    property_tax_annual: Decimal | None,
+    insurance_annual: Decimal | None,
+    hoa_monthly: Decimal,
+) -> tuple[Decimal, Decimal, Decimal]:
+    """Monthly tax, insurance and dues: the same for every product of one
+    calculation (each a whole number of cents, whatever the inputs' form)."""
     tax = (
         property_tax_annual
         if property_tax_annual is not None
@@ -66,10 +86,4 @@ def piti(
         if insurance_annual is not None
         else annual_from_rate(price, DEFAULT_INSURANCE_RATE)
     )
-    return Piti(
-        principal_interest=principal_interest,
-        property_tax=monthly(tax),
-        insurance=monthly(insurance),
-        hoa=cents(hoa_monthly),
-        mortgage_insurance=mortgage_insurance_monthly,
-    )
+    return monthly(tax), monthly(insurance), cents(hoa_monthly)

@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -121,11 +121,20 @@ def ladder(
     rate_per_point: Decimal = RATE_PER_POINT,
 ) -> list[LadderStep]:
     """Rate/points pairs around the zero-point rate, lowest rate last."""
-    return [
+    return list(_ladder(zero_point_rate, tuple(steps), rate_per_point))
+
+
+@lru_cache(maxsize=1024)
+def _ladder(
+    zero_point_rate: Decimal, steps: tuple[Decimal, ...], rate_per_point: Decimal
+) -> tuple[LadderStep, ...]:
+    # Every quote at one rate shows the same ladder, and quoted rates have three
+    # decimals, so a few hundred ladders serve every calculation.
+    return tuple(
         LadderStep(
             rate=(zero_point_rate - p * rate_per_point).quantize(RATE_PLACES, ROUND_HALF_UP),
             points=p,
         )
         for p in steps
         if zero_point_rate - p * rate_per_point > 0
-    ]
+    )

@@ -9,19 +9,18 @@ results belong to the caller.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass, field, fields
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
-from actors.calculation.amortization import Schedule, amortize
-from actors.calculation.apr import amount_financed, mortgage_apr
-from actors.calculation.arm import ArmTerms, amortize_arm
+from actors.calculation.apr import amount_financed, mortgage_apr_runs
+from actors.calculation.arm import ArmTerms, rate_path
 from actors.calculation.insurance import (
     fha_mip,
-    fha_monthly_premiums,
+    fha_premium_runs,
     ltv_percent,
     pmi_monthly,
-    pmi_months,
+    pmi_months_of,
     va_funding_fee,
 )
 from actors.calculation.money import (
@@ -43,6 +42,8 @@ from actors.calculation.pricing import (
     quote_rate,
 )
 from actors.calculation.products import DTI_LIMITS, PRODUCTS, DtiLimits, Product, ineligibility
+from actors.calculation.recent import Recent, exact
+from actors.calculation.totals import LoanTotals, Run, loan_totals, with_premiums
 
 _PERCENT_PLACES = Decimal("0.1")
 
@@ -138,15 +139,17 @@ def quote_options(
     )
     names = list(PRODUCTS) if products is None else list(dict.fromkeys(products))
     limits = {**DTI_LIMITS, **(dti_limits or {})}
+    who = _buyer_key(buyer)
     return [
-        quote_product(
+        _recalled(
             PRODUCTS[name],
             buyer,
+            who,
             market_rates.get(name),
-            arm_index=arm_index,
-            llpa_grid=llpa_grid,
-            rate_per_point=rate_per_point,
-            limits=limits[PRODUCTS[name].program],
+            arm_index,
+            llpa_grid,
+            rate_per_point,
+            limits[PRODUCTS[name].program],
         )
         for name in names
     ]
@@ -161,6 +164,70 @@ def quote_product(
     llpa_grid: LlpaGrid | None = None,
     rate_per_point: Decimal = RATE_PER_POINT,
     limits: DtiLimits | None = None,
+) -> ProductQuote:
+    """One product's quote. The same inputs give the same quote, so a quote
+    priced moments ago (by a calculation worker, for the advisor) is handed
+    out again rather than recomputed; quotes are shared and never changed."""
+    return _recalled(
+        product,
+        buyer,
+        _buyer_key(buyer),
+        market_rate,
+        arm_index,
+        llpa_grid,
+        rate_per_point,
+        limits,
+    )
+
+
+RECENT_QUOTES: Recent[ProductQuote] = Recent(4096)
+"""Quotes by their exact inputs (the default LLPA grid only): about seven
+seconds of calculations at 100 a second, ample for the advisor to find the
+ones its calculation priced."""
+_BUYER_FIELDS = tuple(f.name for f in fields(Buyer))
+
+
+def _buyer_key(buyer: Buyer) -> tuple[Hashable, ...]:
+    return tuple(exact(getattr(buyer, name)) for name in _BUYER_FIELDS)
+
+
+def _recalled(
+    product: Product,
+    buyer: Buyer,
+    who: tuple[Hashable, ...],
+    market_rate: Decimal | None,
+    arm_index: Decimal | None,
+    llpa_grid: LlpaGrid | None,
+    rate_per_point: Decimal,
+    limits: DtiLimits | None,
+) -> ProductQuote:
+    if llpa_grid is not None:
+        return _quote_product(
+            product, buyer, market_rate, arm_index, llpa_grid, rate_per_point, limits
+        )
+    key = (
+        product.name if PRODUCTS.get(product.name) is product else product,
+        who,
+        exact(market_rate),
+        exact(arm_index),
+        exact(rate_per_point),
+        None if limits is None else (exact(limits.front), exact(limits.back)),
+    )
+    found = RECENT_QUOTES.get(key)
+    if found is None:
+        found = _quote_product(product, buyer, market_rate, arm_index, None, rate_per_point, limits)
+        RECENT_QUOTES.put(key, found)
+    return found
+
+
+def _quote_product(
+    product: Product,
+    buyer: Buyer,
+    market_rate: Decimal | None,
+    arm_index: Decimal | None,
+    llpa_grid: LlpaGrid | None,
+    rate_per_point: Decimal,
+    limits: DtiLimits | None,
 ) -> ProductQuote:
     if market_rate is None:
         return _unpriced(product, buyer, f"no market rate is available for {product.name}")
@@ -193,20 +260,22 @@ def quote_product(
     elif product.program == "va":
         financed_fee = va_funding_fee(base, down_percent, subsequent_use=buyer.va_subsequent_use)
     loan = base + financed_fee
-    schedule = _schedule(product, loan, rate, arm_index)
+    totals = _totals(product, loan, rate, arm_index)
 
-    premiums: list[Decimal] = []
+    premiums: list[Run] = []
     if product.program == "fha":
-        premiums = fha_monthly_premiums(schedule, fha_mip(base, price, product.term_months))
+        premiums = fha_premium_runs(totals, fha_mip(base, price, product.term_months))
     elif product.program in ("conventional", "jumbo"):
         monthly = pmi_monthly(base, price, buyer.credit_score)
         if monthly:
-            original = schedule if product.arm is None else _original(product, loan, rate)
-            premiums = [monthly] * pmi_months(original, price)
-    first_premium = premiums[0] if premiums else NO_CENTS
+            original = totals if product.arm is None else _original(product, loan, rate)
+            months = pmi_months_of(original, price)
+            if months:
+                premiums = [(monthly, months)]
+    first_premium = premiums[0][0] if premiums else NO_CENTS
 
     housing = piti(
-        schedule.payment,
+        totals.payment,
         price=price,
         property_tax_annual=buyer.property_tax_annual,
         insurance_annual=buyer.insurance_annual,
@@ -223,10 +292,7 @@ def quote_product(
         prepaid_finance_charges=buyer.lender_fees,
         upfront_mortgage_insurance=financed_fee,
     )
-    payments = [row[2] for row in schedule.rows]
-    for k, premium in enumerate(premiums[: len(payments)]):
-        payments[k] += premium
-    apr = mortgage_apr(financed, payments).apr
+    apr = mortgage_apr_runs(financed, with_premiums(totals.payments, premiums), near=rate).apr
 
     if reason is None and buyer.annual_income is not None:
         reason = _dti_problem(product, housing.total, buyer, limits or DTI_LIMITS[product.program])
@@ -235,11 +301,11 @@ def quote_product(
         rate=rate,
         apr=apr,
         points=buyer.points,
-        payment=schedule.payment,
+        payment=totals.payment,
         piti=housing.total,
         pmi_monthly=first_premium,
         cash_to_close=cash_to_close,
-        total_interest=schedule.total_interest,
+        total_interest=totals.total_interest,
         eligible=reason is None,
         reason=reason,
         loan_amount=loan,
@@ -248,20 +314,22 @@ def quote_product(
     )
 
 
-def _schedule(
+def _totals(
     product: Product, loan: Decimal, rate: Decimal, arm_index: Decimal | None
-) -> Schedule:
+) -> LoanTotals:
+    """The schedule's figures (amortize or amortize_arm, without the rows)."""
     if product.arm is None:
-        return amortize(loan, rate, product.term_months)
+        return loan_totals(loan, rate, product.term_months)
     terms = _arm_terms(product.arm, rate)
     index = arm_index if arm_index is not None else rate - terms.margin
-    return amortize_arm(loan, product.term_months, terms, current_index=index)
+    changes = rate_path(terms, product.term_months, current_index=index)
+    return loan_totals(loan, rate, product.term_months, rate_changes=changes)
 
 
-def _original(product: Product, loan: Decimal, rate: Decimal) -> Schedule:
+def _original(product: Product, loan: Decimal, rate: Decimal) -> LoanTotals:
     """The schedule PMI's automatic end is measured on: the note's own terms,
     with no index movement assumed."""
-    return amortize(loan, rate, product.term_months)
+    return loan_totals(loan, rate, product.term_months)
 
 
 def _arm_terms(template: ArmTerms, rate: Decimal) -> ArmTerms:

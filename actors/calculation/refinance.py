@@ -14,6 +14,7 @@ from decimal import Decimal, localcontext
 
 from actors.calculation.amortization import amortize, level_payment
 from actors.calculation.money import ENGINE_CONTEXT, ZERO, ceil_int, cents, percent_of
+from actors.calculation.totals import loan_totals
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +103,8 @@ def points_break_even(
     without = level_payment(loan_amount, rate_without_points, term_months)
     with_points = level_payment(loan_amount, rate_with_points, term_months)
     saved = (
-        amortize(loan_amount, rate_without_points, term_months).total_interest
-        - amortize(loan_amount, rate_with_points, term_months).total_interest
+        loan_totals(loan_amount, rate_without_points, term_months).total_interest
+        - loan_totals(loan_amount, rate_with_points, term_months).total_interest
     )
     return PointsBreakEven(
         cost=cost,
