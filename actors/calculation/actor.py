@@ -27,13 +27,11 @@ from prometheus_client import Counter
 
 from actors.agents import MANAGER, Answer, AskAgent
 from actors.calculation import flow
-from actors.calculation.money import ZERO
 from actors.calculation.pricing import LlpaGrid, load_grid
-from actors.calculation.quote import quote_options
-from actors.calculation.service import calculate_options, quote_option
+from actors.calculation.service import calculate_options
 from actors.runtime import ActorContext, ActorSystem, ActorUnavailable, RatelineActor
 from protocols.api.agents import Recommendation
-from protocols.api.mortgage import CalculateRequest, QuoteOption, validate
+from protocols.api.mortgage import CalculateRequest, QuoteOption
 from protocols.rate_sources.records import RateRecord
 from storage import calculations as store
 
@@ -114,28 +112,7 @@ class CalculationActor(RatelineActor):
 
     def price(self, request: CalculateRequest, rates: Mapping[str, Decimal]) -> list[QuoteOption]:
         """Every requested product's quote at the live rates (the engine's work)."""
-        if self.grid is None:
-            return calculate_options(request, rates)
-        validate(request)
-        r = request
-        quotes = quote_options(
-            r.price,
-            r.down_payment,
-            r.credit_score,
-            r.state,
-            rates,
-            annual_income=r.annual_income,
-            monthly_debts=r.monthly_debts or ZERO,
-            products=r.products,
-            points=r.points,
-            property_tax_annual=r.property_tax_annual,
-            insurance_annual=r.insurance_annual,
-            hoa_monthly=r.hoa_monthly,
-            va_eligible=r.va_eligible,
-            first_time_buyer=r.first_time_buyer,
-            llpa_grid=self.grid,
-        )
-        return [quote_option(q) for q in quotes]
+        return calculate_options(request, rates, llpa_grid=self.grid)
 
 
 async def finish(

@@ -21,6 +21,7 @@ from actors.calculation.amortization import Schedule, amortize, amortize_biweekl
 from actors.calculation.arm import ArmTerms, amortize_arm
 from actors.calculation.money import ZERO, add_days, add_months, rate_text
 from actors.calculation.piti import DEFAULT_PROPERTY_TAX_RATE
+from actors.calculation.pricing import LlpaGrid
 from actors.calculation.products import DTI_LIMITS, DtiLimits
 from actors.calculation.quote import ProductQuote, quote_options
 from protocols.api.mortgage import (
@@ -286,8 +287,10 @@ def calculate_options(
     market_rates: Mapping[str, Decimal],
     *,
     arm_index: Decimal | None = None,
+    llpa_grid: LlpaGrid | None = None,
 ) -> list[QuoteOption]:
-    """The options of a /api/mortgage/calculate response, given live rates."""
+    """The options of a /api/mortgage/calculate response, given live rates
+    (priced with the shipped LLPA grid unless another is given)."""
     validate(request)
     r = request
     quotes = quote_options(
@@ -306,5 +309,6 @@ def calculate_options(
         va_eligible=r.va_eligible,
         first_time_buyer=r.first_time_buyer,
         arm_index=arm_index,
+        llpa_grid=llpa_grid,
     )
     return [quote_option(q) for q in quotes]
