@@ -187,13 +187,6 @@ class Settings:
     llpa_path: Path | None = setting(
         "RATELINE_LLPA_PATH", None, "CSV/JSON overriding the shipped LLPA grid."
     )
-    # Payments
-    stripe_secret_key: str | None = setting(
-        "STRIPE_SECRET_KEY", None, "Enables payments.", secret=True
-    )
-    stripe_webhook_secret: str | None = setting(
-        "RATELINE_STRIPE_WEBHOOK_SECRET", None, "Stripe webhook signing secret.", secret=True
-    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -28,7 +28,7 @@ HTTP_LATENCY = Histogram(
 HTTP_IN_FLIGHT = Gauge("rateline_http_requests_in_flight", "HTTP requests being handled now.")
 ERRORS = Counter(
     "rateline_errors_total",
-    "Errors answered with a problem document, by kind (client or server).",
+    "Errors answered with a problem document, by kind (client, server, unavailable, internal).",
     ["kind"],
 )
 

@@ -122,8 +122,12 @@ def snapshot_frame(channel: str, offset: int, data: bytes) -> bytes:
 
 
 def subscribed_frame(channel: str, offset: int, epoch: str, recovered: bool | None = None) -> bytes:
-    frame: dict[str, Any] = {"op": "subscribed", "channel": channel, "offset": offset}
-    frame["epoch"] = epoch
+    frame: dict[str, Any] = {
+        "op": "subscribed",
+        "channel": channel,
+        "offset": offset,
+        "epoch": epoch,
+    }
     if recovered is not None:
         frame["recovered"] = recovered
     return orjson.dumps(frame)

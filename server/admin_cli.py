@@ -23,6 +23,7 @@ from ops.config import Settings
 from server.auth import argon2_params
 from storage import accounts as store
 from storage.accounts import Executor
+from storage.database import Database
 from storage.sessions import record_event
 
 
@@ -111,8 +112,6 @@ def read_password(args: argparse.Namespace, stdin: TextIO = sys.stdin) -> str:
 
 async def run(args: argparse.Namespace, settings: Settings, stdin: TextIO = sys.stdin) -> int:
     """Carry out `rateline admin create`; returns the exit status."""
-    from storage.database import Database
-
     db = await Database.open(url=settings.database_url, data_dir=settings.data_dir)
     try:
         try:

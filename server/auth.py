@@ -29,7 +29,6 @@ from actors.accounts.tokens import looks_like_token, token_digest
 from ops.config import Settings
 from protocols.problems import Problem
 from server import keys
-from server.routing import AUTH_GUARD
 from storage import sessions as store
 
 log = logging.getLogger(__name__)
@@ -256,13 +255,11 @@ async def sign_in_verdict(
 
 
 async def accounts_lifespan(app: web.Application) -> AsyncIterator[None]:
-    """Build the account services (unless a test supplied its own), install
-    the route guard, and purge dead sessions and tokens hourly."""
+    """Build the account services (unless a test supplied its own) and purge
+    dead sessions and tokens hourly."""
     deps = app[keys.DEPS]
     if DEPS_KEY not in deps:
         deps[DEPS_KEY] = await asyncio.to_thread(accounts_from_settings, app[keys.CONFIG])
-    if AUTH_GUARD not in app:
-        app[AUTH_GUARD] = guard
     purger = asyncio.create_task(_purge_forever(app))
     try:
         yield

@@ -62,6 +62,8 @@ from server.ws_conn import (
     CONNECTIONS,
     FANOUT_SECONDS,
     FRAMES_SENT,
+    GOING_AWAY,
+    PING_TIMEOUT,
     SLOW_CONSUMER,
     SLOW_DISCONNECTS,
     SUBSCRIPTIONS,
@@ -153,7 +155,7 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
         for conn in list(self.connections):
-            self.close_connection(conn, 1001, "server shutting down")
+            self.close_connection(conn, GOING_AWAY, "server shutting down")
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=self.config.close_timeout + 1)
 
@@ -373,7 +375,7 @@ class Hub:
                 continue
             if conn.ping_sent is not None:
                 if now - conn.ping_sent > timeout:
-                    self.close_connection(conn, 1011, "ping timeout")
+                    self.close_connection(conn, PING_TIMEOUT, "ping timeout")
             elif now >= conn.next_ping and conn.write(ws_wire.PING):
                 conn.ping_sent = now
 

@@ -128,10 +128,6 @@ class Connection:
         self.next_ping = now
         self.ping_sent: float | None = None
 
-    @property
-    def behind(self) -> bool:
-        return self.pending is not None
-
     def buffered(self) -> int:
         return self.transport.get_write_buffer_size()
 

@@ -14,7 +14,6 @@ _LEN2 = struct.Struct("!BBH").pack
 _LEN3 = struct.Struct("!BBQ").pack
 
 OP_TEXT = 0x1
-OP_CLOSE = 0x8
 OP_PING = 0x9
 OP_PONG = 0xA
 
@@ -35,10 +34,6 @@ def text(payload: bytes) -> bytes:
 
 def pong(payload: bytes = b"") -> bytes:
     return frame(payload[:125], OP_PONG)
-
-
-def close(code: int, reason: str = "") -> bytes:
-    return frame(struct.pack("!H", code) + reason.encode()[:123], OP_CLOSE)
 
 
 PING = frame(b"", OP_PING)

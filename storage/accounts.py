@@ -12,12 +12,9 @@ import enum
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeAlias
+from typing import Any
 
-import asyncpg
-from asyncpg.pool import PoolConnectionProxy
-
-Executor: TypeAlias = asyncpg.Connection | asyncpg.Pool | PoolConnectionProxy
+from storage.database import Executor
 
 # Also read by storage/sessions.py, which returns a session with its user.
 USER_COLUMNS = (
@@ -127,10 +124,6 @@ async def set_password(
 
 async def set_role(db: Executor, user_id: uuid.UUID, role: str) -> None:
     await db.execute("UPDATE users SET role = $2, updated_at = now() WHERE id = $1", user_id, role)
-
-
-async def count_admins(db: Executor) -> int:
-    return int(await db.fetchval("SELECT count(*) FROM users WHERE role = 'admin'"))
 
 
 # Single-use email tokens

@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeAlias
+from typing import Any
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
 
-Executor: TypeAlias = asyncpg.Connection | asyncpg.Pool | PoolConnectionProxy
+from storage.database import Executor
 
 _COLUMNS = """
     id, agent, input_hash, input, output, provider, model, tokens_in, tokens_out,

@@ -10,12 +10,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any
 
-import asyncpg
-from asyncpg.pool import PoolConnectionProxy
-
-Executor: TypeAlias = asyncpg.Connection | asyncpg.Pool | PoolConnectionProxy
+from storage.database import Executor
 
 
 @dataclass(frozen=True, slots=True)

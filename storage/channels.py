@@ -9,14 +9,11 @@ is byte for byte the frame the client would have received live.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeAlias
 
-import asyncpg
-
-Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
+from storage.database import Executor
 
 
-async def ensure_channels(conn: Conn, channels: Sequence[str]) -> dict[str, tuple[str, int]]:
+async def ensure_channels(conn: Executor, channels: Sequence[str]) -> dict[str, tuple[str, int]]:
     """(epoch, head) of each channel, creating the channels that are new."""
     rows = await conn.fetch(
         """
@@ -36,7 +33,7 @@ async def ensure_channels(conn: Conn, channels: Sequence[str]) -> dict[str, tupl
 
 
 async def append_updates(
-    conn: Conn, updates: Sequence[tuple[str, str]], *, keep: int
+    conn: Executor, updates: Sequence[tuple[str, str]], *, keep: int
 ) -> dict[str, tuple[str, int]]:
     """Append one update (channel, JSON text) to each of several distinct
     channels; returns each channel's (epoch, offset of the new update).
@@ -74,7 +71,9 @@ async def append_updates(
     return {row["channel"]: (row["epoch"], row["head"]) for row in rows}
 
 
-async def read_updates(conn: Conn, channel: str, after: int, upto: int) -> list[tuple[int, str]]:
+async def read_updates(
+    conn: Executor, channel: str, after: int, upto: int
+) -> list[tuple[int, str]]:
     """(offset, JSON text) of the stored updates with after < offset <= upto, in order."""
     rows = await conn.fetch(
         """

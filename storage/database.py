@@ -7,15 +7,20 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 import orjson
+from asyncpg.pool import PoolConnectionProxy
 
 from storage import migrations
 from storage.embedded import EmbeddedPostgres
 
 log = logging.getLogger(__name__)
+
+# What every query function accepts: the pool, or a connection taken from it
+# (inside the caller's transaction).
+Executor: TypeAlias = asyncpg.Connection | asyncpg.Pool | PoolConnectionProxy
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

@@ -11,12 +11,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeAlias
+from typing import Any
 
-import asyncpg
-from asyncpg.pool import PoolConnectionProxy
-
-Executor: TypeAlias = asyncpg.Connection | asyncpg.Pool | PoolConnectionProxy
+from storage.database import Executor
 
 REDACTED = "[removed after delivery: this email carried a single-use link]"
 

@@ -12,15 +12,15 @@ from decimal import Decimal
 
 import asyncpg
 
+from storage.database import Executor
+
 # (product, as_of, source, rate, points, apr)
 ObservationRow = tuple[str, datetime, str, Decimal, Decimal | None, Decimal | None]
 
 _COLUMNS = "product, as_of, source, rate, points, apr"
 
 
-async def insert_observations(
-    conn: asyncpg.Connection | asyncpg.Pool, rows: Sequence[ObservationRow]
-) -> int:
+async def insert_observations(conn: Executor, rows: Sequence[ObservationRow]) -> int:
     """Store observations not stored before; returns how many were new."""
     if not rows:
         return 0
@@ -43,9 +43,7 @@ async def insert_observations(
     return int(inserted)
 
 
-async def latest_observations(
-    conn: asyncpg.Connection | asyncpg.Pool, sources: Sequence[str]
-) -> list[asyncpg.Record]:
+async def latest_observations(conn: Executor, sources: Sequence[str]) -> list[asyncpg.Record]:
     """Per product, the newest observation of the highest-ranked source that has one
     (`sources` lists them best first)."""
     return list(
@@ -62,7 +60,7 @@ async def latest_observations(
 
 
 async def observation_history(
-    conn: asyncpg.Connection | asyncpg.Pool,
+    conn: Executor,
     product: str,
     start: datetime,
     end: datetime,

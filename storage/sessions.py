@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from storage.accounts import USER_COLUMNS, Executor, UserRow
+from storage.accounts import USER_COLUMNS, UserRow
+from storage.database import Executor
 
 
 @dataclass(frozen=True)
@@ -34,16 +35,16 @@ class EventCount:
     last_at: datetime | None
 
 
+SESSION_COLUMNS = "id, user_id, created_at, last_seen_at, expires_at, ip, user_agent"
+# A session and its user in one row; the session's columns carry an s_ prefix.
+_SESSION_AND_USER = ", ".join(
+    [f"s.{c} AS s_{c}" for c in SESSION_COLUMNS.split(", ")]
+    + [f"u.{c.strip()}" for c in USER_COLUMNS.split(",")]
+)
+
+
 def _session(row: Any) -> SessionRow:
-    return SessionRow(
-        id=row["id"],
-        user_id=row["user_id"],
-        created_at=row["created_at"],
-        last_seen_at=row["last_seen_at"],
-        expires_at=row["expires_at"],
-        ip=row["ip"],
-        user_agent=row["user_agent"],
-    )
+    return SessionRow(**dict(row))
 
 
 # Sessions
@@ -59,10 +60,10 @@ async def create_session(
     user_agent: str | None,
 ) -> SessionRow:
     row = await db.fetchrow(
-        """
+        f"""
         INSERT INTO sessions (token_hash, user_id, expires_at, ip, user_agent)
         VALUES ($1, $2, now() + $3::interval, $4, $5)
-        RETURNING id, user_id, created_at, last_seen_at, expires_at, ip, user_agent
+        RETURNING {SESSION_COLUMNS}
         """,
         token_hash,
         user_id,
@@ -79,10 +80,7 @@ async def live_session(
     """The session and its user, if the token names a session still alive."""
     row = await db.fetchrow(
         f"""
-        SELECT s.id AS s_id, s.user_id AS s_user_id, s.created_at AS s_created_at,
-               s.last_seen_at AS s_last_seen_at, s.expires_at AS s_expires_at,
-               s.ip AS s_ip, s.user_agent AS s_user_agent,
-               {", ".join(f"u.{c.strip()}" for c in USER_COLUMNS.split(","))}
+        SELECT {_SESSION_AND_USER}
         FROM sessions s JOIN users u ON u.id = s.user_id
         WHERE s.token_hash = $1 AND s.expires_at > now()
           AND s.last_seen_at > now() - $2::interval
@@ -120,8 +118,8 @@ async def keep_sessions_alive(
 
 async def sessions_of(db: Executor, *, user_id: uuid.UUID, idle: timedelta) -> list[SessionRow]:
     rows = await db.fetch(
-        """
-        SELECT id, user_id, created_at, last_seen_at, expires_at, ip, user_agent
+        f"""
+        SELECT {SESSION_COLUMNS}
         FROM sessions
         WHERE user_id = $1 AND expires_at > now() AND last_seen_at > now() - $2::interval
         ORDER BY last_seen_at DESC

@@ -23,9 +23,6 @@ class SessionPolicy:
     def touch_every(self) -> timedelta:
         return min(timedelta(minutes=1), self.idle / 10)
 
-    def expires_at(self, created_at: datetime) -> datetime:
-        return created_at + self.lifetime
-
     def alive(self, created_at: datetime, last_seen_at: datetime, now: datetime) -> bool:
         return now < created_at + self.lifetime and now < last_seen_at + self.idle
 

@@ -81,9 +81,6 @@ class SingleFlight(Generic[T]):
     def __init__(self) -> None:
         self._flights: dict[str, asyncio.Task[T]] = {}
 
-    def in_flight(self, key: str) -> bool:
-        return key in self._flights
-
     async def do(self, key: str, work: Callable[[], Awaitable[T]]) -> tuple[T, bool]:
         """Run `work` once per key at a time; return (result, shared) where
         `shared` says this caller waited for someone else's execution."""

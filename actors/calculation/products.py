@@ -12,8 +12,8 @@ from decimal import Decimal
 from typing import Literal
 
 from actors.calculation.arm import ArmTerms
+from protocols.rate_sources.records import Product as ProductName
 
-ProductName = Literal["30y_fixed", "15y_fixed", "5_6_arm", "fha_30", "va_30", "jumbo_30"]
 Program = Literal["conventional", "fha", "va", "jumbo"]
 
 CONFORMING_LIMIT = Decimal(832_750)

@@ -17,7 +17,7 @@ import aiohttp
 from actors.rates.book import RateSnapshot
 from actors.rates.config import RatesConfig
 from actors.rates.simulator import MarketSimulator
-from protocols.rate_sources.base import FetchResult
+from protocols.rate_sources.base import FetchResult, client_session
 from protocols.rate_sources.fred import fetch_fred
 from protocols.rate_sources.pmms import fetch_pmms
 
@@ -56,9 +56,7 @@ class _HttpSource:
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                headers={"User-Agent": "rateline (mortgage rate monitor)"}
-            )
+            self._session = client_session()
         return self._session
 
     async def close(self) -> None:

@@ -92,7 +92,7 @@ class Supervisor(RatelineActor):
         if cell.actor is not event.actor or cell not in self.children or self.system.stopping:
             return
         why = describe_exit(cell.name, event.crash)
-        restart = cell.spec.restart if cell.spec is not None else "temporary"
+        restart = _restart_type(cell)
         if restart == "temporary" or (restart == "transient" and event.crash is None):
             logger.info("%s; not restarted (%s)", why, restart)
             self._remove(cell, f"stopped for good ({why})")

@@ -164,15 +164,6 @@ class ActorSystem:
             raise self._dead_letter(name, cell)
         cell.mailbox.put(Tell(message))
 
-    def tell_any(self, prefix: str, message: Any) -> None:
-        pool = self._pools.get(prefix)
-        if pool is None:
-            raise self._dead_letter(prefix, None)
-        cell = pool.pick()
-        if cell.state is GONE:
-            raise self._dead_letter(cell.name, cell)
-        cell.mailbox.put(Tell(message))
-
     def ask_blocking(self, name: str, message: Any, timeout: float = 5.0) -> Any:
         """ask() for actor threads (one actor asking another); never call it on the loop."""
         if asyncio._get_running_loop() is not None:

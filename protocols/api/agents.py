@@ -14,10 +14,11 @@ from typing import Annotated, Any, Literal, get_type_hints
 import msgspec
 from msgspec import Meta
 
+from protocols.rate_sources.records import Product as ProductName
+
 Money = Annotated[Decimal, Meta(description="US dollars, as a decimal string")]
 Percent = Annotated[Decimal, Meta(description='Percent, e.g. "6.500"')]
 LoanType = Literal["conventional", "fha", "va"]
-ProductName = Literal["30y_fixed", "15y_fixed", "5_6_arm", "fha_30", "va_30", "jumbo_30"]
 FixedProduct = Literal["30y_fixed", "15y_fixed", "fha_30", "va_30", "jumbo_30"]
 RecommendationKind = Literal[
     "dti_limit",

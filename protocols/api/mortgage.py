@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
+from protocols.rate_sources.records import Product as ProductName
+
 DecimalIn = Annotated[
     Decimal,
     Meta(description="A decimal number; a JSON number is accepted as well as a string."),
@@ -25,7 +27,6 @@ Money = Annotated[Decimal, Meta(description='Dollars and cents, e.g. "1264.14".'
 Rate = Annotated[Decimal, Meta(description='Annual percentage, e.g. "6.500".')]
 TermMonths = Annotated[int, Meta(ge=1, le=480, description="Loan term in months (1–480).")]
 CreditScore = Annotated[int, Meta(ge=300, le=850, description="FICO score, 300–850.")]
-ProductName = Literal["30y_fixed", "15y_fixed", "5_6_arm", "fha_30", "va_30", "jumbo_30"]
 Frequency = Literal[
     "monthly",
     "semimonthly",

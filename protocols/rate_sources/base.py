@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
-from protocols.rate_sources.records import RateRecord, rejection
+import aiohttp
+
+from protocols.rate_sources.records import MAX_RATE, MIN_RATE, RateRecord
 
 # Reasons, used verbatim as metric labels.
 TIMEOUT = "timeout"
@@ -22,6 +25,13 @@ MALFORMED = "malformed"
 MISSING_VALUE = "missing_value"
 OUT_OF_RANGE = "out_of_range"
 FUTURE_DATE = "future_date"
+
+USER_AGENT = "rateline (mortgage rate monitor)"
+
+
+def client_session() -> aiohttp.ClientSession:
+    """The HTTP client to hand to `fetch_fred` and `fetch_pmms`; the caller closes it."""
+    return aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
 
 
 class SourceError(Exception):
@@ -57,6 +67,21 @@ class FetchResult:
 
     def reject(self, reason: str, detail: str) -> None:
         self.rejected.append(Rejected(reason, detail))
+
+
+def rejection(record: RateRecord, now: datetime | None = None) -> str | None:
+    """Why a record must not be published (a metric label), or None if it is sane."""
+    if not (MIN_RATE < record.rate < MAX_RATE):
+        return OUT_OF_RANGE
+    if record.apr is not None and not (MIN_RATE < record.apr < MAX_RATE):
+        return OUT_OF_RANGE
+    if record.points is not None and not (Decimal(0) <= record.points < Decimal(10)):
+        return OUT_OF_RANGE
+    if record.as_of.tzinfo is None:
+        return MALFORMED
+    if record.as_of > (now or datetime.now(UTC)):
+        return FUTURE_DATE
+    return None
 
 
 def day_start(day: date) -> datetime:

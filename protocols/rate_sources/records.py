@@ -8,7 +8,7 @@ precision) on its way. Rates are percent with three decimal places, as
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
@@ -80,21 +80,6 @@ def to_decimal(value: object) -> Decimal:
     if not number.is_finite():
         raise ValueError(f"{value!r} is not a finite number")
     return number.quantize(PLACES)
-
-
-def rejection(record: RateRecord, now: datetime | None = None) -> str | None:
-    """Why a record must not be published (a metric label), or None if it is sane."""
-    if not (MIN_RATE < record.rate < MAX_RATE):
-        return "out_of_range"
-    if record.apr is not None and not (MIN_RATE < record.apr < MAX_RATE):
-        return "out_of_range"
-    if record.points is not None and not (Decimal(0) <= record.points < Decimal(10)):
-        return "out_of_range"
-    if record.as_of.tzinfo is None:
-        return "malformed"
-    if record.as_of > (now or datetime.now(UTC)):
-        return "future_date"
-    return None
 
 
 def channel_of(product: Product) -> str:

@@ -31,7 +31,7 @@ from protocols.api.auth import (
     User,
     VerifyQuery,
 )
-from protocols.problems import FieldError, Problem
+from protocols.problems import FieldError, Problem, invalid
 from server import keys
 from server.auth import (
     SESSION_COOKIE,
@@ -74,9 +74,7 @@ def _email_field(raw: str) -> str:
     try:
         return normalise_email(raw)
     except InvalidEmail as exc:
-        raise Problem(
-            422, "Invalid email", str(exc), errors=[FieldError(pointer="/email", detail=str(exc))]
-        ) from None
+        raise invalid("/email", str(exc), title="Invalid email") from None
 
 
 async def check_password(password: str, email: str, name: str) -> None:
@@ -85,13 +83,7 @@ async def check_password(password: str, email: str, name: str) -> None:
         password_problems, password, personal=personal_words(email, name)
     )
     if problems:
-        detail = "; ".join(problems)
-        raise Problem(
-            422,
-            "Password not accepted",
-            detail,
-            errors=[FieldError(pointer="/password", detail=detail)],
-        )
+        raise invalid("/password", "; ".join(problems), title="Password not accepted")
 
 
 # Registration and verification

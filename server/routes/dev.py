@@ -14,7 +14,6 @@ import msgspec
 from aiohttp import web
 from msgspec import Meta
 
-from ops.config import Settings
 from protocols.api.auth import MailboxItem
 from server import keys
 from server.routing import ApiRoutes
@@ -28,14 +27,10 @@ class MailboxQuery(msgspec.Struct, kw_only=True):
     limit: Annotated[int, Meta(ge=1, le=500)] = 100
 
 
-def mailbox_open(settings: Settings) -> bool:
-    return settings.dev_mailbox_enabled
-
-
 @routes.get("/api/dev/mailbox", query=MailboxQuery, response=list[MailboxItem])
 async def mailbox(request: web.Request, query: MailboxQuery) -> list[MailboxItem]:
     """Emails in the outbox, newest first (development servers only)"""
-    if not mailbox_open(request.app[keys.CONFIG]):
+    if not request.app[keys.CONFIG].dev_mailbox_enabled:
         raise web.HTTPNotFound()
     rows = await outbox.recent(request.app[keys.DB].pool, limit=query.limit, to=query.to)
     return [
