@@ -15,7 +15,7 @@ COPY actors ./actors
 COPY protocols ./protocols
 COPY storage ./storage
 COPY ops ./ops
-RUN pip install --no-cache-dir . && rm -rf /root/.cache
+RUN pip install --no-cache-dir .
 
 USER rateline
 EXPOSE 8080
