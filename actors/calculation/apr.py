@@ -20,22 +20,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from itertools import groupby
-from typing import Literal
 
 from actors.calculation.apr_solver import Run, unit_rate
 from actors.calculation.money import ENGINE_CONTEXT, HUNDRED, ZERO, add_days, add_months
-
-Frequency = Literal[
-    "monthly",
-    "semimonthly",
-    "quarterly",
-    "weekly",
-    "biweekly",
-    "fourweekly",
-    "bimonthly",
-    "annually",
-    "single",
-]
+from protocols.api.mortgage import Frequency
 
 _APR_PLACES = Decimal("0.01")
 _EXACT_PLACES = Decimal("0.000001")
