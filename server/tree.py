@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from actors import calculation, mailer, rates
-from actors.agents import child_specs as agent_specs
+from actors import agents, calculation, mailer, rates
 from actors.runtime import ChildSpec, SupervisorSpec
 from ops.config import Settings
 
@@ -13,7 +12,7 @@ def build_tree(settings: Settings) -> SupervisorSpec:
     children: list[ChildSpec | SupervisorSpec] = [
         *rates.child_specs(settings),
         *mailer.child_specs(settings),
-        *agent_specs(settings),
+        *agents.child_specs(settings),
         *calculation.child_specs(settings),
     ]
     return SupervisorSpec(
