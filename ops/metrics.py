@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from storage.database import PoolStats
+
+# Scrapers gain nothing from a `_created` twin of every counter; it only doubles the text.
+disable_created_metrics()
 
 HTTP_REQUESTS = Counter(
     "rateline_http_requests_total",
