@@ -2,12 +2,16 @@
 
     python -m bench.fanout [--clients 2000] [--client-procs 2] [--rate 1]
                            [--seconds 20] [--burst 400] [--rounds 3] [--pin]
+                           [--client-awake-ms 0] [--contenders ...]
 
 Each contender runs in its own server process on 127.0.0.1, with the clients
 spread over separate client processes:
 
-  naive          aiohttp, `await ws.send_str(msg)` to each client in turn
-  floor          aiohttp, one pre-built frame written to every transport
+  naive          aiohttp, `await ws.send_str(msg)` to each client in turn, on
+                 asyncio's own loop as `web.run_app` runs it
+  naive+uvloop   the same on uvloop, the loop Rateline runs on
+  floor          aiohttp on uvloop, one pre-built frame written to every
+                 connection's transport
   rateline       the real hub, fed synthetic rate commits (bench.fanout_server)
   rateline+slow  the same with one extra client that never reads
 
@@ -16,9 +20,14 @@ time over the updates the clients counted), delivered updates per second in
 a burst, delivery latency p50/p99 at a fixed rate (client receive time minus
 the publish time stamped in the frame), server memory per idle subscribed
 connection (RSS growth over the connections), and what happened to the slow
-reader. Results are printed and written to bench/results/fanout.json; quote
-the ratios, since absolute figures drift with the machine. Contenders take
-turns for --rounds rounds and the medians are reported.
+reader. Also recorded: the server CPU of one broadcast (median), the
+clients' own CPU per update, and the server's garbage-collection time. On
+loopback the kernel does the receiving side's work in the sender's system
+call, so the server figures include it for every contender alike.
+
+Results are printed and written to bench/results/fanout.json; quote the
+ratios, since absolute figures drift with the machine. Contenders take turns
+for --rounds rounds and the medians are reported.
 
 Targets: CPU per delivered update <= 1.15 x floor and <= 0.7 x naive; p99
 <= 45 ms at 1 update/s to 5,000 clients; <= 20 KiB per idle connection;
@@ -44,7 +53,7 @@ import orjson
 from bench import fanout_client, fanout_server
 
 RESULTS = Path(__file__).parent / "results" / "fanout.json"
-CONTENDERS = ("naive", "floor", "rateline", "rateline+slow")
+CONTENDERS = ("naive", "naive+uvloop", "floor", "rateline", "rateline+slow")
 # Per-connection bounds small enough for the reader that never reads to be
 # noticed within the run (production: 64 KiB, 32 KiB socket buffer, 10 s).
 BENCH_HUB = {
@@ -56,6 +65,7 @@ BENCH_HUB = {
 
 
 PIN = {"on": False}
+CLIENT_AWAKE = {"seconds": 0.0}
 
 
 def placement() -> tuple[set[int] | None, set[int] | None]:
@@ -74,7 +84,9 @@ class Clients:
         for _ in range(procs):
             mine, theirs = ctx.Pipe()
             proc = ctx.Process(
-                target=fanout_client.main, args=(theirs, placement()[1]), daemon=True
+                target=fanout_client.main,
+                args=(theirs, placement()[1], CLIENT_AWAKE["seconds"]),
+                daemon=True,
             )
             proc.start()
             self.pipes.append(mine)
@@ -122,8 +134,11 @@ class Server:
             self.proc.kill()
 
 
-async def stats(session: aiohttp.ClientSession, server: Server) -> dict[str, Any]:
-    async with session.get(server.base + "/bench/stats") as response:
+async def stats(
+    session: aiohttp.ClientSession, server: Server, collect: bool = False
+) -> dict[str, Any]:
+    url = server.base + "/bench/stats" + ("?collect" if collect else "")
+    async with session.get(url) as response:
         return await response.json()
 
 
@@ -138,7 +153,7 @@ async def phase(
     latency: bool,
 ) -> dict[str, Any]:
     """Publish `updates`, wait for the clients to count them, and measure."""
-    clients.all("reset", latency)
+    client_cpu = sum(clients.all("reset", latency))
     before = await stats(session, server)
     async with session.post(
         server.base + "/bench/run", json={"updates": updates, "rate": rate}
@@ -160,8 +175,15 @@ async def phase(
         "conflated_frames": sum(r["conflated"] for r in reports),
         "cpu_seconds": after["cpu"] - before["cpu"],
         "cpu_us_per_delivered": 1e6 * (after["cpu"] - before["cpu"]) / max(delivered, 1),
+        "client_cpu_us_per_delivered": 1e6
+        * (sum(r["cpu"] for r in reports) - client_cpu)
+        / max(delivered, 1),
         "seconds": last - run["started"],
         "delivered_per_second": delivered / max(last - run["started"], 1e-9),
+        "gc_cpu_seconds": after["gc_cpu"] - before["gc_cpu"],
+        "gc_runs": after["gc_runs"] - before["gc_runs"],
+        "broadcast_wall_ms_p50": 1000 * statistics.median(run["walls"]),
+        "broadcast_cpu_ms_p50": 1000 * statistics.median(run["cpus"]),
         "p50_ms": 1000 * _quantile(latencies, 0.50) if latencies else None,
         "p99_ms": 1000 * _quantile(latencies, 0.99) if latencies else None,
         "server": after,
@@ -177,13 +199,13 @@ async def contend(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     clients = Clients(args.client_procs)
     try:
         async with aiohttp.ClientSession() as session:
-            empty = await stats(session, server)
+            empty = await stats(session, server, collect=True)
             clients.connect(server.port, args.clients, plain=not kind.startswith("rateline"))
             slow = kind == "rateline+slow"
             if slow:
                 clients.connect_slow(server.port)
             await asyncio.sleep(1.0)
-            idle = await stats(session, server)
+            idle = await stats(session, server, collect=True)
             n = args.clients
             fixed_updates = max(1, int(args.rate * args.seconds))
             fixed = await phase(
@@ -239,6 +261,7 @@ def table(results: list[dict[str, Any]]) -> str:
             "p50 ms",
             "p99 ms",
             "KiB/conn",
+            "client µs/msg",
         )
     ]
     for r in results:
@@ -252,6 +275,7 @@ def table(results: list[dict[str, Any]]) -> str:
                 f"{r['fixed']['p50_ms']:.1f}",
                 f"{r['fixed']['p99_ms']:.1f}",
                 f"{r['memory_kib_per_connection']:.1f}",
+                f"{r['fixed']['client_cpu_us_per_delivered']:.2f}",
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -266,7 +290,7 @@ def ratios(results: list[dict[str, Any]]) -> dict[str, float]:
     if "rateline" not in by:
         return out
     mine = by["rateline"]["burst"]["cpu_us_per_delivered"]
-    for base in ("floor", "naive"):
+    for base in ("floor", "naive", "naive+uvloop"):
         if base in by:
             out[f"cpu_vs_{base}"] = mine / by[base]["burst"]["cpu_us_per_delivered"]
             out[f"fixed_cpu_vs_{base}"] = (
@@ -348,8 +372,15 @@ def main() -> None:
     parser.add_argument(
         "--pin", action="store_true", help="server on the first CPU, clients on the rest"
     )
+    parser.add_argument(
+        "--client-awake-ms",
+        type=float,
+        default=0.0,
+        help="clients keep polling this long after an update instead of sleeping in epoll",
+    )
     args = parser.parse_args()
     PIN["on"] = args.pin
+    CLIENT_AWAKE["seconds"] = args.client_awake_ms / 1000
     asyncio.run(amain(args))
 
 

@@ -3,7 +3,9 @@
   rateline  the real hub (server.hub + server.ws_session) on /ws; a bench-only
             trigger feeds it synthetic rate commits exactly as the rate book
             would, with an in-memory channel history instead of PostgreSQL
-  naive     a minimal aiohttp server: `await ws.send_str(msg)` to each client
+  naive     a minimal aiohttp server: `await ws.send_str(msg)` to each client,
+            on asyncio's own event loop, as `web.run_app` runs it
+  naive+uvloop  the same on uvloop, the loop Rateline runs on
   floor     a minimal aiohttp server writing one pre-built frame to every
             connection's transport: the least a broadcast can cost
 
@@ -200,17 +202,30 @@ def build(kind: str, config: HubConfig) -> tuple[web.Application, Publisher]:
         app.router.add_get("/ws", ws_handler)
         app.cleanup_ctx.append(hub_lifecycle)
     else:
-        plain = NaivePublisher() if kind == "naive" else FloorPublisher()
+        plain = NaivePublisher() if kind.startswith("naive") else FloorPublisher()
         publisher = plain
         app.router.add_get("/ws", plain.handle)
 
     process = psutil.Process()
+    collecting = {"since": 0.0, "cpu": 0.0, "runs": 0}
+
+    def timed_gc(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            collecting["since"] = time.process_time()
+        else:
+            collecting["cpu"] += time.process_time() - collecting["since"]
+            collecting["runs"] += 1
+
+    gc.callbacks.append(timed_gc)
 
     async def stats(request: web.Request) -> web.Response:
-        gc.collect()
+        if "collect" in request.query:  # before a memory reading, outside any phase
+            gc.collect()
         return web.json_response(
             {
                 "cpu": time.process_time(),
+                "gc_cpu": collecting["cpu"],
+                "gc_runs": collecting["runs"],
                 "rss": process.memory_info().rss,
                 "connections": publisher.connections(),
                 **publisher.counters(),
@@ -223,16 +238,23 @@ def build(kind: str, config: HubConfig) -> tuple[web.Application, Publisher]:
         started = time.time()
         loop = asyncio.get_running_loop()
         t0 = loop.time()
+        walls: list[float] = []
+        cpus: list[float] = []
         for i in range(updates):
             if rate > 0:
                 delay = t0 + i / rate - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
+            began, cpu = time.perf_counter(), time.process_time()
             await publisher.broadcast(publisher.count)
+            walls.append(time.perf_counter() - began)
+            cpus.append(time.process_time() - cpu)
             publisher.count += 1
             if rate <= 0:
                 await asyncio.sleep(0)
-        return web.json_response({"started": started, "finished": time.time()})
+        return web.json_response(
+            {"started": started, "finished": time.time(), "walls": walls, "cpus": cpus}
+        )
 
     app.router.add_get("/bench/stats", stats)
     app.router.add_post("/bench/run", run)
@@ -249,12 +271,10 @@ def main(kind: str, hub_config: dict[str, Any], pipe: Any, cpus: set[int] | None
     """Process entry: serve on a free loopback port, report it through `pipe`."""
     raise_fd_limit()
     pin(cpus)
-    try:
+    if kind != "naive":  # the naive server runs as `web.run_app` would: on asyncio's loop
         import uvloop
 
         uvloop.install()
-    except ImportError:
-        pass
 
     async def serve_forever() -> None:
         app, _ = build(kind, HubConfig(**hub_config))

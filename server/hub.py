@@ -71,6 +71,7 @@ from server.ws_conn import (
     HubConfig,
     Pending,
 )
+from server.ws_heartbeat import Heartbeat
 from server.ws_log import ChannelLog
 
 log = logging.getLogger("rateline.ws")
@@ -103,6 +104,11 @@ class Hub:
         # Connections catching up from history: live updates are held for them.
         self.replaying: dict[str, dict[Connection, list[tuple[int, bytes]]]] = {}
         self.lagging: dict[Connection, None] = {}
+        # Per channel, the transports of subscribers not behind: a broadcast
+        # writes to these without touching each Connection (a cache miss).
+        self._targets: dict[str, tuple[asyncio.Transport, ...]] = {}
+        self._by_transport: dict[asyncio.Transport, Connection] = {}
+        self._heartbeat = Heartbeat(config.heartbeat, config.heartbeat_timeout, time.monotonic())
         self.kinds: dict[str, ChannelKind] = {}
         self.authenticator: Authenticator | None = None
         self._heads: dict[str, ChannelHead] = {}
@@ -163,7 +169,8 @@ class Hub:
 
     def add(self, conn: Connection) -> None:
         self.connections[conn] = None
-        conn.next_ping = time.monotonic() + self.config.heartbeat
+        self._by_transport[conn.transport] = conn
+        self._heartbeat.answered(conn, time.monotonic())
         CONNECTIONS.inc()
         size = self.config.socket_send_buffer
         if size:
@@ -174,6 +181,7 @@ class Hub:
     def remove(self, conn: Connection) -> None:
         if self.connections.pop(conn, 0) is None:
             CONNECTIONS.dec()
+            self._by_transport.pop(conn.transport, None)
         self._detach(conn)
 
     def _detach(self, conn: Connection) -> None:
@@ -183,10 +191,12 @@ class Hub:
         for held in self.replaying.values():
             held.pop(conn, None)
         self.lagging.pop(conn, None)
+        self._heartbeat.forget(conn)
 
     def subscribe(self, conn: Connection, channel: str) -> None:
         conn.subs[channel] = None
         self.subscribers.setdefault(channel, {})[conn] = None
+        self._targets.pop(channel, None)
         SUBSCRIPTIONS.labels(metric_label(channel)).inc()
 
     def unsubscribe(self, conn: Connection, channel: str) -> None:
@@ -198,6 +208,7 @@ class Hub:
     def _unsubscribe(self, conn: Connection, channel: str) -> None:
         subs = self.subscribers.get(channel)
         if subs is not None and subs.pop(conn, 0) is None:
+            self._targets.pop(channel, None)
             SUBSCRIPTIONS.labels(metric_label(channel)).dec()
             if not subs:
                 del self.subscribers[channel]
@@ -279,21 +290,26 @@ class Hub:
         if held:
             for frames in held.values():
                 frames.append((offset, framed))
-        subs = self.subscribers.get(channel)
-        if not subs:
-            return 0
+        targets = self._targets.get(channel)
+        if targets is None:
+            subs = self.subscribers.get(channel)
+            if not subs:
+                return 0
+            targets = self._targets[channel] = tuple(c.transport for c in subs if c.pending is None)
         sent = 0
+        for behind in tuple(self.lagging):
+            if channel in behind.subs:
+                sent += self._fall_behind(behind, channel, framed, update)
         limit = self.config.send_buffer
-        for conn in tuple(subs):
-            transport = conn.transport
-            if conn.pending is None:
-                if transport.is_closing():
-                    continue
-                if transport.get_write_buffer_size() <= limit:
+        for transport in targets:
+            if transport.get_write_buffer_size() <= limit:
+                if not transport.is_closing():
                     transport.write(framed)
                     sent += 1
-                    continue
-            sent += self._fall_behind(conn, channel, framed, update)
+            else:
+                conn = self._by_transport.get(transport)
+                if conn is not None:
+                    sent += self._fall_behind(conn, channel, framed, update)
         return sent
 
     def _fall_behind(
@@ -305,6 +321,7 @@ class Hub:
             conn.pending = {}
             conn.behind_since = time.monotonic()
             self.lagging[conn] = None
+            self._retarget(conn)
         if update is not None:
             pending = conn.pending.get(channel)
             if pending is None:
@@ -329,6 +346,7 @@ class Hub:
         pending, queued = conn.pending, conn.queued
         conn.pending, conn.queued = None, None
         self.lagging.pop(conn, None)
+        self._retarget(conn)
         sent = 0
         for channel, state in (pending or {}).items():
             records = [state.records[p] for p in PRODUCTS if p in state.records]
@@ -340,20 +358,21 @@ class Hub:
             sent += conn.write(framed)
         return sent
 
+    def _retarget(self, conn: Connection) -> None:
+        for channel in conn.subs:
+            self._targets.pop(channel, None)
+
     # -- housekeeping ---------------------------------------------------------------
 
     async def _sweep_forever(self) -> None:
-        beat = min(1.0, self.config.heartbeat / 4, self.config.heartbeat_timeout / 4)
-        next_beat = 0.0
+        tick = self._heartbeat.tick
         while True:
-            await asyncio.sleep(0.05 if self.lagging else beat)
+            await asyncio.sleep(0.05 if self.lagging else tick)
             now = time.monotonic()
             try:
                 if self.lagging:
                     self._check_lagging(now)
-                if now >= next_beat:
-                    next_beat = now + beat
-                    self._heartbeat(now)
+                self._heartbeat.sweep(now, self._ping_timed_out)
             except Exception:
                 log.exception("WebSocket housekeeping failed")
 
@@ -368,20 +387,11 @@ class Hub:
                 self.close_connection(conn, SLOW_CONSUMER, "slow consumer")
         FRAMES_SENT.inc(sent)
 
-    def _heartbeat(self, now: float) -> None:
-        timeout = self.config.heartbeat_timeout
-        for conn in tuple(self.connections):
-            if conn.closing:
-                continue
-            if conn.ping_sent is not None:
-                if now - conn.ping_sent > timeout:
-                    self.close_connection(conn, PING_TIMEOUT, "ping timeout")
-            elif now >= conn.next_ping and conn.write(ws_wire.PING):
-                conn.ping_sent = now
+    def _ping_timed_out(self, conn: Connection) -> None:
+        self.close_connection(conn, PING_TIMEOUT, "ping timeout")
 
     def pong(self, conn: Connection) -> None:
-        conn.ping_sent = None
-        conn.next_ping = time.monotonic() + self.config.heartbeat
+        self._heartbeat.answered(conn, time.monotonic())
 
 
 def _abort(transport: Any) -> None:

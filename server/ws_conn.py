@@ -100,6 +100,7 @@ class Connection:
     __slots__ = (
         "behind_since",
         "closing",
+        "due_tick",
         "errors",
         "identity",
         "next_ping",
@@ -127,6 +128,7 @@ class Connection:
         self.identity: Any = None
         self.next_ping = now
         self.ping_sent: float | None = None
+        self.due_tick = -1
 
     def buffered(self) -> int:
         return self.transport.get_write_buffer_size()

@@ -159,6 +159,10 @@ async def test_a_reader_that_falls_behind_gets_conflated_exact_state(live):
         assert {p: r["rate"] for p, r in state.items()} == {
             p: f"{r.rate:.3f}" for p, r in final.rates.items()
         }
+
+        await market.move((PRODUCTS[0],))  # caught up: back to plain updates
+        frame = orjson.loads(await asyncio.wait_for(slow.recv(), 5))
+        assert frame["offset"] == head + 1 and "conflated" not in frame
     finally:
         await slow.close()
 
