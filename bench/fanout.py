@@ -167,7 +167,12 @@ async def phase(
             break
         await asyncio.sleep(0.1)
     after = await stats(session, server)
-    latencies = sorted(x for r in reports for x in r["latencies"])
+    per_update: dict[float, list[float]] = {}
+    for r in reports:
+        for sent, seen in r["latencies"].items():
+            per_update.setdefault(sent, []).extend(seen)
+    latencies = sorted(x for seen in per_update.values() for x in seen)
+    update_p99s = sorted(_quantile(sorted(seen), 0.99) for seen in per_update.values())
     last = max(r["last"] for r in reports)
     return {
         "delivered": delivered,
@@ -186,6 +191,9 @@ async def phase(
         "broadcast_cpu_ms_p50": 1000 * statistics.median(run["cpus"]),
         "p50_ms": 1000 * _quantile(latencies, 0.50) if latencies else None,
         "p99_ms": 1000 * _quantile(latencies, 0.99) if latencies else None,
+        # the p99 of the median update, and of the worst: one slow update sets the overall p99
+        "update_p99_ms_median": 1000 * statistics.median(update_p99s) if update_p99s else None,
+        "update_p99_ms_worst": 1000 * update_p99s[-1] if update_p99s else None,
         "server": after,
     }
 

@@ -49,9 +49,8 @@ class Tally:
         self.updates = 0
         self.conflated = 0
         self.latency = latency
-        self.latencies: list[float] = []
-        # every client gets the same stamp for one update: parse it once
-        self.stamps: dict[bytes, float] = {}
+        # per update (its stamp, parsed once): publish time and the latencies seen
+        self.stamps: dict[bytes, tuple[float, list[float]]] = {}
         self.first = 0.0
         self.last = 0.0
 
@@ -166,10 +165,11 @@ class Peer(asyncio.Protocol):
             if tally.latency:
                 start = payload.find(_AS_OF) + len(_AS_OF)
                 stamp = payload[start : payload.find(b'"', start)]
-                sent = tally.stamps.get(stamp)
-                if sent is None:
-                    sent = tally.stamps[stamp] = datetime.fromisoformat(stamp.decode()).timestamp()
-                tally.latencies.append(now - sent)
+                seen = tally.stamps.get(stamp)
+                if seen is None:
+                    sent = datetime.fromisoformat(stamp.decode()).timestamp()
+                    seen = tally.stamps[stamp] = (sent, [])
+                seen[1].append(now - seen[0])
         elif payload.startswith(b'{"op":"subscribed"'):
             tally.ready += 1
 
@@ -245,7 +245,7 @@ def main(pipe: Any, cpus: set[int] | None = None, awake: float = 0.0) -> None:
                     {
                         "updates": tally.updates,
                         "conflated": tally.conflated,
-                        "latencies": tally.latencies,
+                        "latencies": {sent: seen for sent, seen in tally.stamps.values()},
                         "first": tally.first,
                         "last": tally.last,
                         "closes": dict(tally.closes),
