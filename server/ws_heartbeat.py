@@ -70,10 +70,7 @@ class Heartbeat:
     def __init__(self, interval: float, timeout: float, now: float) -> None:
         self.interval = interval
         self.timeout = timeout
-        # Fine ticks: clients that connected together (after a restart, say)
-        # are pinged, and answer, a few at a time rather than in one burst
-        # that would hold up a rate update behind it.
-        self.tick = min(0.05, interval / 4, timeout / 4)
+        self.tick = min(1.0, interval / 4, timeout / 4)
         self.wheel: HeartbeatWheel[Connection] = HeartbeatWheel(self.tick, now)
 
     def answered(self, conn: Connection, now: float) -> None:
