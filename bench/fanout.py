@@ -2,7 +2,7 @@
 
     python -m bench.fanout [--clients 2000] [--client-procs 2] [--rate 1]
                            [--seconds 20] [--burst 400] [--rounds 3] [--pin]
-                           [--client-awake-ms 0] [--contenders ...]
+                           [--contenders naive,floor,...]
 
 Each contender runs in its own server process on 127.0.0.1, with the clients
 spread over separate client processes:
@@ -65,7 +65,6 @@ BENCH_HUB = {
 
 
 PIN = {"on": False}
-CLIENT_AWAKE = {"seconds": 0.0}
 
 
 def placement() -> tuple[set[int] | None, set[int] | None]:
@@ -84,9 +83,7 @@ class Clients:
         for _ in range(procs):
             mine, theirs = ctx.Pipe()
             proc = ctx.Process(
-                target=fanout_client.main,
-                args=(theirs, placement()[1], CLIENT_AWAKE["seconds"]),
-                daemon=True,
+                target=fanout_client.main, args=(theirs, placement()[1]), daemon=True
             )
             proc.start()
             self.pipes.append(mine)
@@ -380,15 +377,8 @@ def main() -> None:
     parser.add_argument(
         "--pin", action="store_true", help="server on the first CPU, clients on the rest"
     )
-    parser.add_argument(
-        "--client-awake-ms",
-        type=float,
-        default=0.0,
-        help="clients keep polling this long after an update instead of sleeping in epoll",
-    )
     args = parser.parse_args()
     PIN["on"] = args.pin
-    CLIENT_AWAKE["seconds"] = args.client_awake_ms / 1000
     asyncio.run(amain(args))
 
 

@@ -38,10 +38,8 @@ def client_frame(payload: bytes, opcode: int = 0x1) -> bytes:
 
 
 class Tally:
-    def __init__(self, awake: float = 0.0) -> None:
+    def __init__(self) -> None:
         self.ready = 0
-        self.awake = awake
-        self.polling = False
         self.reset(False)
         self.closes: dict[int, int] = {}
 
@@ -53,25 +51,6 @@ class Tally:
         self.stamps: dict[bytes, tuple[float, list[float]]] = {}
         self.first = 0.0
         self.last = 0.0
-
-    def keep_polling(self) -> None:
-        """Poll without sleeping until no update came for `awake` seconds.
-
-        On loopback the server's send does the receiving side's work too,
-        waking a client asleep in epoll included; a client on its own
-        machine costs the server nothing of the kind. Staying awake through
-        a fan-out keeps that loopback artefact out of the server's figures.
-        """
-        loop = asyncio.get_running_loop()
-        self.polling = True
-
-        def again() -> None:
-            if time.time() - self.last < self.awake:
-                loop.call_soon(again)
-            else:
-                self.polling = False
-
-        loop.call_soon(again)
 
 
 class Peer(asyncio.Protocol):
@@ -158,8 +137,6 @@ class Peer(asyncio.Protocol):
             if not tally.first:
                 tally.first = now
             tally.last = now
-            if tally.awake and not tally.polling:
-                tally.keep_polling()
             if b'"conflated":true' in payload:
                 tally.conflated += 1
             if tally.latency:
@@ -205,7 +182,7 @@ async def open_peers(
         await asyncio.sleep(0.05)
 
 
-def main(pipe: Any, cpus: set[int] | None = None, awake: float = 0.0) -> None:
+def main(pipe: Any, cpus: set[int] | None = None) -> None:
     raise_fd_limit()
     pin(cpus)
     try:
@@ -217,7 +194,7 @@ def main(pipe: Any, cpus: set[int] | None = None, awake: float = 0.0) -> None:
 
     async def run() -> None:
         loop = asyncio.get_running_loop()
-        tally = Tally(awake)
+        tally = Tally()
         peers: list[Peer] = []
         inbox: asyncio.Queue[Any] = asyncio.Queue()
 
