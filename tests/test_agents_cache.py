@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from tests.test_agents_support import (
     Fail,
     FakeOpenAI,
     Reply,
+    flat_llpa_grid,
     running_fake_openai,
     service,
 )
@@ -155,6 +157,20 @@ async def test_after_a_restart_the_database_answers_and_refills_memory(
     rows, _ = await list_interactions(db.pool, limit=10)
     assert [r.cache_level for r in rows] == ["memory", "database", "none"]
     assert rows[1].source_id == original.interaction_id
+
+
+async def test_a_changed_pricing_grid_is_not_answered_from_the_old_grids_answers(
+    db: Database, tmp_path: Path
+) -> None:
+    shipped = service(db)
+    before = await shipped.ask("mortgage_advisor", ADVICE_REQUEST)
+    await shipped.close()
+
+    repriced = service(db, llpa_path=str(flat_llpa_grid(tmp_path)))
+    after = await repriced.ask("mortgage_advisor", ADVICE_REQUEST)
+
+    assert (before.cache_level, after.cache_level) == ("none", "none")
+    assert after.output != before.output
 
 
 async def test_a_stand_in_for_a_failed_model_is_kept_briefly_and_not_shared(

@@ -9,12 +9,14 @@ import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
 from aiohttp import web
 
 from actors.agents import AgentOptions, AgentService, build_service
+from actors.calculation.pricing import DEFAULT_GRID_PATH as LLPA_GRID
 from storage.database import Database
 
 MODEL = "gpt-4o-mini"
@@ -182,3 +184,12 @@ LEAD_REQUEST: dict[str, Any] = {
     "timeline_months": 2,
     "rate": "6.5",
 }
+
+
+def flat_llpa_grid(folder: Path) -> Path:
+    """The shipped LLPA grid with every purchase adjustment zero, as a file."""
+    shipped = orjson.loads(LLPA_GRID.read_bytes())
+    flat = {**shipped, "purchase": [["0"] * len(row) for row in shipped["purchase"]]}
+    path = folder / "no-adjustments.json"
+    path.write_bytes(orjson.dumps(flat))
+    return path

@@ -38,7 +38,7 @@ from storage import sessions as session_store
 from storage.calculations import count_calculations
 from storage.database import Database
 from storage.rates import insert_observations
-from tests.test_agents_support import Reply, running_fake_openai
+from tests.test_agents_support import Reply, flat_llpa_grid, running_fake_openai
 from tests.test_agents_support import options as agent_options
 
 T0 = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
@@ -352,20 +352,21 @@ async def test_the_calculation_endpoints_are_in_the_openapi_document(
 async def test_an_llpa_grid_file_replaces_the_shipped_one(
     make_client: MakeClient, settings: Settings, tmp_path: Path
 ) -> None:
-    shipped = orjson.loads(
-        (Path(__file__).parent.parent / "actors/calculation/llpa.json").read_bytes()
+    grid = flat_llpa_grid(tmp_path)
+    client = await make_client(
+        calc=CalcOptions(advice_seconds=10.0, llpa_path=str(grid)),
+        agent_settings=agent_options(llpa_path=str(grid)),
     )
-    flat = {
-        **shipped,
-        "purchase": [["0"] * len(row) for row in shipped["purchase"]],
-    }
-    grid = tmp_path / "no-adjustments.json"
-    grid.write_bytes(orjson.dumps(flat))
-    client = await make_client(calc=CalcOptions(advice_seconds=10.0, llpa_path=str(grid)))
     body = await (await client.post("/api/mortgage/calculate", json=PURCHASE)).json()
     thirty = next(o for o in body["options"] if o["product"] == "30y_fixed")
     assert thirty["rate"] == LIVE["30y_fixed"]
     assert thirty["rate"] != engine_options(PURCHASE)["30y_fixed"]["rate"]
+    # the advice prices with the same grid, so it quotes the rate the buyer was shown
+    advice = next(r for r in body["recommendations"] if r["kind"] == "credit_score")
+    assert (
+        f"carries a price adjustment of 0 points and a rate of {thirty['rate']}%"
+        in (advice["detail"])
+    )
 
 
 def test_the_pool_size_and_grid_come_from_settings(settings: Settings, tmp_path: Path) -> None:
@@ -378,3 +379,5 @@ def test_the_pool_size_and_grid_come_from_settings(settings: Settings, tmp_path:
     assert {c.kwargs["options"].llpa_path for c in pool.children if isinstance(c, ChildSpec)} == {
         str(tmp_path)
     }
+    (advisor,) = agents.child_specs(settings.replace(llpa_path=tmp_path))
+    assert advisor.kwargs["options"].llpa_path == str(tmp_path)

@@ -21,7 +21,7 @@ from actors.calculation.arm import rate_path
 from actors.calculation.insurance import ltv_percent, pmi_months_of
 from actors.calculation.money import ENGINE_CONTEXT, HUNDRED, TWELVE, ZERO, cents, percent_of
 from actors.calculation.piti import DEFAULT_PROPERTY_TAX_RATE
-from actors.calculation.pricing import load_grid
+from actors.calculation.pricing import LlpaGrid
 from actors.calculation.products import DTI_LIMITS, PRODUCTS
 from actors.calculation.refinance import points_break_even
 from actors.calculation.totals import biweekly_totals, loan_totals
@@ -220,7 +220,7 @@ def credit_score(s: Situation) -> Recommendation | None:
     d, q = s.data, s.chosen
     if s.product.program not in ("conventional", "jumbo") or s.term <= 180:
         return None
-    higher = [floor for floor in load_grid().score_floors if floor > d.credit_score]
+    higher = [floor for floor in s.score_floors if floor > d.credit_score]
     if not higher:
         return None
     target = min(higher)
@@ -388,8 +388,10 @@ RULES: tuple[Callable[[Situation], Recommendation | None], ...] = (
 MAX_SHOWN = 6
 
 
-def analyse(data: AdvisorInput) -> tuple[Situation, list[Recommendation]]:
+def analyse(
+    data: AdvisorInput, llpa_grid: LlpaGrid | None = None
+) -> tuple[Situation, list[Recommendation]]:
     """Every recommendation whose condition holds, in the order shown."""
-    situation = Situation(data)
+    situation = Situation(data, llpa_grid)
     found = [rec for rule in RULES if (rec := rule(situation)) is not None]
     return situation, found

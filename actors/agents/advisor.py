@@ -16,6 +16,8 @@ import msgspec
 
 from actors.agents.advice import MAX_SHOWN, analyse
 from actors.agents.base import Agent
+from actors.agents.canonical import input_hash
+from actors.calculation.pricing import LlpaGrid
 from protocols.api.agents import AdvisorInput, AdvisorOutput
 
 
@@ -33,11 +35,19 @@ of them, most useful first, and rewrite each title and detail in plain,
 friendly words. Keep each recommendation's kind and impact exactly as given.
 """
 
+    def __init__(self, llpa_grid: LlpaGrid | None = None) -> None:
+        # the grid the calculation prices with, so advice and quote agree
+        self.llpa_grid = llpa_grid
+        if llpa_grid is not None:
+            self.variant = "llpa " + input_hash(
+                [llpa_grid.score_floors, llpa_grid.ltv_ceilings, llpa_grid.tables]
+            )
+
     def builtin(self, data: AdvisorInput) -> AdvisorOutput:
         return self.solve(data)[0]
 
     def solve(self, data: AdvisorInput) -> tuple[AdvisorOutput, Any]:
-        situation, found = analyse(data)
+        situation, found = analyse(data, self.llpa_grid)
         q = situation.chosen
         facts = {
             "chosen_quote": msgspec.to_builtins(

@@ -27,6 +27,9 @@ class Agent(ABC, Generic[In, Out]):
     prompt: ClassVar[str]
     # Seconds an answer stays cached; None takes the server-wide default.
     ttl: ClassVar[float | None] = None
+    # What besides the input shapes the answer; it joins the cache key, so a
+    # changed pricing grid never gets answers cached under the old one.
+    variant: str = ""
 
     @abstractmethod
     def builtin(self, data: In) -> Out:

@@ -18,8 +18,9 @@ from actors.agents.budget import TokenBudget
 from actors.agents.cache import AnswerCache
 from actors.agents.options import AgentOptions
 from actors.agents.providers import OpenAIProvider
-from actors.agents.registry import AGENTS
+from actors.agents.registry import agents_pricing_with
 from actors.agents.service import AgentService, Answer
+from actors.calculation.pricing import load_grid
 from actors.runtime import ActorContext, ActorSystem, RatelineActor
 from protocols.openai_adapter import OpenAIChat
 
@@ -41,8 +42,9 @@ class AskAgent:
 
 
 def build_service(options: AgentOptions, pool: Any) -> AgentService:
+    agents = agents_pricing_with(load_grid(options.llpa_path) if options.llpa_path else None)
     cache = AnswerCache(
-        {name: options.ttl_for(name, agent.ttl) for name, agent in AGENTS.items()},
+        {name: options.ttl_for(name, agent.ttl) for name, agent in agents.items()},
         timer=options.timer,
     )
     model = None
@@ -64,7 +66,7 @@ def build_service(options: AgentOptions, pool: Any) -> AgentService:
             user_daily_tokens=options.user_daily_tokens,
         )
     return AgentService(
-        AGENTS, pool=pool, cache=cache, model=model, budget=budget, deadline=options.deadline
+        agents, pool=pool, cache=cache, model=model, budget=budget, deadline=options.deadline
     )
 
 

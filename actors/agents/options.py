@@ -25,6 +25,7 @@ class AgentOptions:
     default_ttl: float = 900.0
     ttls: Mapping[str, float] = field(default_factory=dict)
     timer: Callable[[], float] = time.monotonic
+    llpa_path: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> AgentOptions:
@@ -39,6 +40,7 @@ class AgentOptions:
             "ttls": parse_ttls(settings.agent_cache_ttls),
             "max_retries": settings.openai_max_retries,
             "backoff": settings.openai_backoff,
+            "llpa_path": str(settings.llpa_path) if settings.llpa_path else None,
         }
         values.update(overrides)
         return cls(**values)

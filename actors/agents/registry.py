@@ -7,7 +7,12 @@ from typing import Any
 from actors.agents.advisor import MortgageAdvisor
 from actors.agents.base import Agent
 from actors.agents.lead_qualifier import LeadQualifier
+from actors.calculation.pricing import LlpaGrid
 
-AGENTS: dict[str, Agent[Any, Any]] = {
-    agent.name: agent for agent in (MortgageAdvisor(), LeadQualifier())
-}
+
+def agents_pricing_with(llpa_grid: LlpaGrid | None) -> dict[str, Agent[Any, Any]]:
+    """The agents, the advisor pricing with `llpa_grid` (None: the shipped grid)."""
+    return {agent.name: agent for agent in (MortgageAdvisor(llpa_grid), LeadQualifier())}
+
+
+AGENTS = agents_pricing_with(None)

@@ -102,7 +102,7 @@ class AgentService:
         started = time.perf_counter()
         agent = self.agent(name)
         data = agent.parse(payload)
-        key = input_hash(data)
+        key = input_hash([agent.variant, data]) if agent.variant else input_hash(data)
         metrics.REQUESTS.labels(name).inc()
 
         stored = self.cache.get(name, key)

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from actors.calculation.money import ZERO
+from actors.calculation.pricing import LlpaGrid, load_grid
 from actors.calculation.products import PRODUCTS
 from actors.calculation.quote import ProductQuote, quote_options
 from actors.calculation.totals import loan_totals
@@ -31,8 +32,9 @@ class Situation:
     """The calculation: one engine quote per product, the chosen one, and
     the chosen loan's schedule figures."""
 
-    def __init__(self, data: AdvisorInput) -> None:
+    def __init__(self, data: AdvisorInput, llpa_grid: LlpaGrid | None = None) -> None:
         self.data = data
+        self.llpa_grid = llpa_grid
         self.product = PRODUCTS[data.product]
         self.term = self.product.term_months
         self.quotes = {q.product: q for q in self.quote()}
@@ -66,11 +68,18 @@ class Situation:
             args.pop(k) for k in ("price", "down_payment", "credit_score", "state", "market_rates")
         )
         names = list(rates) if products is None else products
-        return quote_options(price, down, score, state, rates, products=names, **args)
+        return quote_options(
+            price, down, score, state, rates, products=names, llpa_grid=self.llpa_grid, **args
+        )
 
     def requote(self, **changes: Any) -> ProductQuote:
         """The chosen product again with some inputs changed."""
         return self.quote([self.data.product], **changes)[0]
+
+    @property
+    def score_floors(self) -> tuple[int, ...]:
+        """The credit bands of the grid this deployment prices with."""
+        return (self.llpa_grid or load_grid()).score_floors
 
     @property
     def label(self) -> str:
