@@ -49,6 +49,12 @@ class Settings:
         "http://127.0.0.1:8080",
         "Base URL of the platform, used in links sent by email.",
     )
+    trusted_proxies: str = setting(
+        "RATELINE_TRUSTED_PROXIES",
+        "",
+        "Comma list of proxy addresses or networks (CIDR) whose X-Forwarded-For is believed; "
+        "empty trusts none.",
+    )
     # Live rates
     rate_sources: str = setting(
         "RATELINE_RATE_SOURCES", "simulated", "Comma list of simulated, fred, pmms."

@@ -15,6 +15,7 @@ from ops.config import Settings
 from ops.metrics import watch_pool
 from server import keys
 from server.auth import guard
+from server.client_address import trusted_networks
 from server.middlewares import problems, request_context
 from server.routes import (
     agents,
@@ -69,6 +70,7 @@ def create_app(
     `tree` replaces the production supervision tree (tests use it);
     `on_fatal` is told when the top supervisor gives up.
     """
+    trusted_networks(settings.trusted_proxies)  # a bad entry fails here, not per request
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[request_context, problems],

@@ -29,6 +29,7 @@ from actors.accounts.tokens import looks_like_token, token_digest
 from ops.config import Settings
 from protocols.problems import Problem
 from server import keys
+from server.client_address import client_address, trusted_networks
 from storage import sessions as store
 
 log = logging.getLogger(__name__)
@@ -187,7 +188,12 @@ async def guard(request: web.Request, auth: str | None) -> User:
 
 
 def client_ip(request: web.Request) -> str | None:
-    return request.remote
+    """The client's address: the TCP peer, or what X-Forwarded-For says when
+    the peer is one of RATELINE_TRUSTED_PROXIES (see server/client_address.py)."""
+    trusted = trusted_networks(request.app[keys.CONFIG].trusted_proxies)
+    if not trusted:
+        return request.remote
+    return client_address(request.remote, request.headers.getall("X-Forwarded-For", ()), trusted)
 
 
 def user_agent(request: web.Request) -> str | None:

@@ -18,6 +18,7 @@ from ops import logging as structured_logging
 from ops.config import ConfigError, Settings, documented
 from server import admin_cli
 from server.app import create_app
+from server.client_address import trusted_networks
 from server.tree import build_tree
 from storage.database import Database
 from storage.embedded import DataDirInUse
@@ -60,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             host=getattr(args, "host", None),
             port=getattr(args, "port", None),
         )
+        trusted_networks(settings.trusted_proxies)
         build_tree(settings)
     except (ConfigError, ValueError) as exc:
         print(f"rateline: {exc}", file=sys.stderr)

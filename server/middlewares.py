@@ -17,6 +17,7 @@ from actors.runtime import ActorUnavailable
 from ops.logging import request_id_var
 from ops.metrics import ERRORS, HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS
 from protocols.problems import Problem
+from server.auth import client_ip
 from server.keys import CONFIG, REQUEST_ID
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -63,7 +64,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
                 "route": route,
                 "status": status,
                 "duration_ms": round(elapsed * 1000, 3),
-                "remote": request.remote,
+                "remote": client_ip(request),
             },
         )
         request_id_var.reset(token)
