@@ -12,15 +12,19 @@ spread over separate client processes:
   naive+uvloop   the same on uvloop, the loop Rateline runs on
   floor          aiohttp on uvloop, one pre-built frame written to every
                  connection's transport
-  rateline       the real hub, fed synthetic rate commits (bench.fanout_server)
-  rateline+slow  the same with one extra client that never reads
+  rateline       the real hub, fed synthetic rate commits (bench.fanout_server),
+                 as configured by default: with sender processes (one per CPU
+                 beyond the first) writing a share of each broadcast
+  rateline-solo  the same with no senders: the event loop writes alone
+  rateline+slow  rateline with one extra client that never reads
 
-Per contender: server CPU per delivered update (the server process's own CPU
-time over the updates the clients counted), delivered updates per second in
-a burst, delivery latency p50/p99 at a fixed rate (client receive time minus
-the publish time stamped in the frame), server memory per idle subscribed
-connection (RSS growth over the connections), and what happened to the slow
-reader. Also recorded: the server CPU of one broadcast (median), the
+Per contender: server CPU per delivered update (the CPU time of the server
+process and its sender processes over the updates the clients counted),
+delivered updates per second in a burst, delivery latency p50/p99 at a fixed
+rate (client receive time minus the publish time stamped in the frame),
+server memory per idle subscribed connection (RSS growth over the
+connections; "after traffic" also counts the senders and grown buffers), and
+what happened to the slow reader. Also recorded: the server CPU of one broadcast (median), the
 clients' own CPU per update, and the server's garbage-collection time. On
 loopback the kernel does the receiving side's work in the sender's system
 call, so the server figures include it for every contender alike.
@@ -51,9 +55,10 @@ import aiohttp
 import orjson
 
 from bench import fanout_client, fanout_server
+from bench.fanout_report import median_of, ratios, table
 
 RESULTS = Path(__file__).parent / "results" / "fanout.json"
-CONTENDERS = ("naive", "naive+uvloop", "floor", "rateline", "rateline+slow")
+CONTENDERS = ("naive", "naive+uvloop", "floor", "rateline", "rateline-solo", "rateline+slow")
 # Per-connection bounds small enough for the reader that never reads to be
 # noticed within the run (production: 64 KiB, 32 KiB socket buffer, 10 s).
 BENCH_HUB = {
@@ -112,12 +117,12 @@ class Clients:
 
 
 class Server:
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, hub: dict[str, Any]) -> None:
         ctx = mp.get_context("spawn")
         self.pipe, theirs = ctx.Pipe()
         self.proc = ctx.Process(
             target=fanout_server.main,
-            args=(kind, BENCH_HUB, theirs, placement()[0]),
+            args=(kind, hub, theirs, placement()[0]),
             daemon=True,
         )
         self.proc.start()
@@ -171,6 +176,17 @@ async def phase(
     latencies = sorted(x for seen in per_update.values() for x in seen)
     update_p99s = sorted(_quantile(sorted(seen), 0.99) for seen in per_update.values())
     last = max(r["last"] for r in reports)
+    # in publish order: an update's p99 is about the length of its broadcast
+    in_order = [
+        {
+            "wall_ms": 1000 * wall,
+            "cpu_ms": 1000 * cpu,
+            "p99_ms": 1000 * _quantile(sorted(seen), 0.99),
+        }
+        for (_, seen), wall, cpu in zip(
+            sorted(per_update.items()), run["walls"], run["cpus"], strict=False
+        )
+    ]
     return {
         "delivered": delivered,
         "expected": expected,
@@ -192,6 +208,7 @@ async def phase(
         "update_p99_ms_median": 1000 * statistics.median(update_p99s) if update_p99s else None,
         "update_p99_ms_worst": 1000 * update_p99s[-1] if update_p99s else None,
         "server": after,
+        "updates": in_order,
     }
 
 
@@ -200,7 +217,8 @@ def _quantile(values: list[float], q: float) -> float:
 
 
 async def contend(kind: str, args: argparse.Namespace) -> dict[str, Any]:
-    server = Server("rateline" if kind.startswith("rateline") else kind)
+    hub = {**BENCH_HUB, "senders": 0} if kind == "rateline-solo" else BENCH_HUB
+    server = Server("rateline" if kind.startswith("rateline") else kind, hub)
     clients = Clients(args.client_procs)
     try:
         async with aiohttp.ClientSession() as session:
@@ -231,11 +249,15 @@ async def contend(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                 expected=args.burst * n,
                 latency=False,
             )
+            settled = await stats(session, server, collect=True)
             result: dict[str, Any] = {
                 "contender": kind,
                 "clients": n,
                 "connected": idle["connections"],
+                "senders": settled.get("senders", 0),
                 "memory_kib_per_connection": (idle["rss"] - empty["rss"]) / 1024 / n,
+                # after traffic: buffers that grew, and the sender processes
+                "memory_kib_per_connection_after": (settled["rss"] - empty["rss"]) / 1024 / n,
                 "fixed": fixed,
                 "burst": burst,
             }
@@ -253,78 +275,6 @@ async def contend(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     finally:
         clients.stop()
         server.stop()
-
-
-def table(results: list[dict[str, Any]]) -> str:
-    rows = [
-        (
-            "contender",
-            "clients",
-            "cpu µs/msg burst",
-            "cpu µs/msg fixed",
-            "burst msg/s",
-            "p50 ms",
-            "p99 ms",
-            "KiB/conn",
-            "client µs/msg",
-        )
-    ]
-    for r in results:
-        rows.append(
-            (
-                r["contender"],
-                f"{int(r['connected'])}",
-                f"{r['burst']['cpu_us_per_delivered']:.2f}",
-                f"{r['fixed']['cpu_us_per_delivered']:.2f}",
-                f"{r['burst']['delivered_per_second']:,.0f}",
-                f"{r['fixed']['p50_ms']:.1f}",
-                f"{r['fixed']['p99_ms']:.1f}",
-                f"{r['memory_kib_per_connection']:.1f}",
-                f"{r['fixed']['client_cpu_us_per_delivered']:.2f}",
-            )
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows
-    )
-
-
-def ratios(results: list[dict[str, Any]]) -> dict[str, float]:
-    by = {r["contender"]: r for r in results}
-    out: dict[str, float] = {}
-    if "rateline" not in by:
-        return out
-    mine = by["rateline"]["burst"]["cpu_us_per_delivered"]
-    for base in ("floor", "naive", "naive+uvloop"):
-        if base in by:
-            out[f"cpu_vs_{base}"] = mine / by[base]["burst"]["cpu_us_per_delivered"]
-            out[f"fixed_cpu_vs_{base}"] = (
-                by["rateline"]["fixed"]["cpu_us_per_delivered"]
-                / by[base]["fixed"]["cpu_us_per_delivered"]
-            )
-    if "rateline+slow" in by:
-        slow = by["rateline+slow"]
-        out["slow_reader_cpu_vs_rateline"] = slow["burst"]["cpu_us_per_delivered"] / mine
-        out["slow_reader_p99_vs_rateline"] = (
-            slow["fixed"]["p99_ms"] / by["rateline"]["fixed"]["p99_ms"]
-        )
-    return out
-
-
-def median_of(rounds: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per figure, the median over rounds (the first round's value if not a number)."""
-    out: dict[str, Any] = {}
-    for key, value in rounds[0].items():
-        values = [r[key] for r in rounds]
-        if isinstance(value, dict) and key != "slow_reader":
-            out[key] = median_of(values)
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            out[key] = statistics.median(v for v in values if v is not None)
-        elif key == "slow_reader":
-            out[key] = values
-        else:
-            out[key] = value
-    return out
 
 
 async def amain(args: argparse.Namespace) -> None:

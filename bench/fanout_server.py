@@ -99,6 +99,10 @@ class Publisher:
     def counters(self) -> dict[str, Any]:
         return {}
 
+    def helper_pids(self) -> list[int]:
+        """Processes that work for this server (their CPU and memory count)."""
+        return []
+
 
 class RatelinePublisher(Publisher):
     def __init__(self, config: HubConfig) -> None:
@@ -132,8 +136,12 @@ class RatelinePublisher(Publisher):
         self.snapshot = RateSnapshot(MappingProxyType(rates), MappingProxyType(heads))
         self.hub.on_commit(RateCommit(self.snapshot, tuple(updates), seen))
 
+    def helper_pids(self) -> list[int]:
+        return [s.proc.pid for s in self.hub.senders.senders if s.alive]
+
     def counters(self) -> dict[str, Any]:
         return {
+            "senders": len(self.hub.senders.senders),
             "conflated": REGISTRY.get_sample_value("rateline_ws_conflated_updates_total"),
             "slow_disconnects": REGISTRY.get_sample_value(
                 "rateline_ws_slow_consumer_disconnects_total"
@@ -207,6 +215,22 @@ def build(kind: str, config: HubConfig) -> tuple[web.Application, Publisher]:
         app.router.add_get("/ws", plain.handle)
 
     process = psutil.Process()
+    helpers: dict[int, psutil.Process] = {}
+
+    def processes() -> list[psutil.Process]:
+        pids = publisher.helper_pids()
+        if sorted(helpers) != sorted(pids):
+            helpers.clear()
+            helpers.update((pid, psutil.Process(pid)) for pid in pids)
+        return list(helpers.values())
+
+    def cpu_seconds() -> float:
+        total = time.process_time()
+        for helper in processes():
+            times = helper.cpu_times()
+            total += times.user + times.system
+        return total
+
     collecting = {"since": 0.0, "cpu": 0.0, "runs": 0}
 
     def timed_gc(phase: str, info: dict[str, Any]) -> None:
@@ -223,10 +247,10 @@ def build(kind: str, config: HubConfig) -> tuple[web.Application, Publisher]:
             gc.collect()
         return web.json_response(
             {
-                "cpu": time.process_time(),
+                "cpu": cpu_seconds(),
                 "gc_cpu": collecting["cpu"],
                 "gc_runs": collecting["runs"],
-                "rss": process.memory_info().rss,
+                "rss": sum(p.memory_info().rss for p in [process, *processes()]),
                 "connections": publisher.connections(),
                 **publisher.counters(),
             }
@@ -245,10 +269,10 @@ def build(kind: str, config: HubConfig) -> tuple[web.Application, Publisher]:
                 delay = t0 + i / rate - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            began, cpu = time.perf_counter(), time.process_time()
+            began, cpu = time.perf_counter(), cpu_seconds()
             await publisher.broadcast(publisher.count)
             walls.append(time.perf_counter() - began)
-            cpus.append(time.process_time() - cpu)
+            cpus.append(cpu_seconds() - cpu)
             publisher.count += 1
             if rate <= 0:
                 await asyncio.sleep(0)

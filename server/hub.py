@@ -11,29 +11,11 @@ Fan-out
     and sent as one `"conflated": true` frame once its buffer drains; one
     that stays behind for `slow_consumer_seconds` is closed with 4008.
     Per-message compression is never negotiated on /ws: it would turn one
-    encoded frame into one compressed copy per client.
+    encoded frame into one compressed copy per client. A broadcast to many
+    subscribers is written by the loop and sender processes together, each
+    taking a share of the sockets (server.ws_senders).
 
-Extension points (private channels, authentication)
-    hub.set_authenticator(fn)
-        fn(connection, token) -> Awaitable[identity | None]. Enables the
-        client frame {"op": "auth", "token": "..."}; a non-None identity is
-        kept as `connection.identity` and answered with {"op":
-        "authenticated"}, None is answered with error `unauthorized`.
-    hub.add_channel_kind(prefix, authorize, snapshot=None)
-        Makes channels "<prefix>:<id>" subscribable. authorize(connection,
-        channel) -> Awaitable[bool] decides (False: error `forbidden`);
-        snapshot(connection, channel) -> Awaitable[data | None], if given,
-        is sent as the `snapshot` frame after `subscribed`.
-    await hub.publish(channel, data) -> offset
-        Stores `data` (any JSON-encodable value) as the channel's next update
-        and sends it to the channel's subscribers. Offsets, epochs and replay
-        with `since` work as on the rate channels; there is no conflation:
-        a client that falls `max_queued_frames` behind is closed with 4008.
-    Also for extension code: `connection.identity`, `.subs` (its channels),
-    `.request` (the upgrade request: cookies, headers), `.closing`;
-    `hub.connections`, `hub.unsubscribe(connection, channel)` and
-    `hub.close_connection(connection, code, reason)`. Handlers find the hub
-    at app[server.routes.ws.HUB], actors at ctx.deps["ws_hub"].
+Extension points (private channels, authentication): server.ws_extensions.
 
 The hub runs on the event loop only; nothing here is thread-safe except
 the book listener installed by `attach`.
@@ -47,8 +29,7 @@ import logging
 import socket
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -64,6 +45,7 @@ from server.ws_conn import (
     FRAMES_SENT,
     GOING_AWAY,
     PING_TIMEOUT,
+    SERVICE_RESTART,
     SLOW_CONSUMER,
     SLOW_DISCONNECTS,
     SUBSCRIPTIONS,
@@ -71,21 +53,12 @@ from server.ws_conn import (
     HubConfig,
     Pending,
 )
+from server.ws_extensions import Authenticator, Authorizer, ChannelKind, SnapshotSource
 from server.ws_heartbeat import Heartbeat
 from server.ws_log import ChannelLog
+from server.ws_senders import Plan, Senders
 
 log = logging.getLogger("rateline.ws")
-
-Authenticator = Callable[[Connection, str], Awaitable[Any]]
-Authorizer = Callable[[Connection, str], Awaitable[bool]]
-SnapshotSource = Callable[[Connection, str], Awaitable[Any]]
-
-
-@dataclass(frozen=True)
-class ChannelKind:
-    prefix: str
-    authorize: Authorizer
-    snapshot: SnapshotSource | None = None
 
 
 def metric_label(channel: str) -> str:
@@ -104,9 +77,11 @@ class Hub:
         # Connections catching up from history: live updates are held for them.
         self.replaying: dict[str, dict[Connection, list[tuple[int, bytes]]]] = {}
         self.lagging: dict[Connection, None] = {}
-        # Per channel, the transports of subscribers not behind: a broadcast
-        # writes to these without touching each Connection (a cache miss).
-        self._targets: dict[str, tuple[asyncio.Transport, ...]] = {}
+        # Per channel, the transports of subscribers not behind, split between
+        # the loop and the senders: a broadcast writes to these without
+        # touching each Connection (a cache miss).
+        self._targets: dict[str, Plan] = {}
+        self.senders = Senders(config.senders, config.sender_min_subscribers)
         self._by_transport: dict[asyncio.Transport, Connection] = {}
         self._heartbeat = Heartbeat(config.heartbeat, config.heartbeat_timeout, time.monotonic())
         self.kinds: dict[str, ChannelKind] = {}
@@ -164,6 +139,7 @@ class Hub:
             self.close_connection(conn, GOING_AWAY, "server shutting down")
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=self.config.close_timeout + 1)
+        await asyncio.to_thread(self.senders.close)
 
     # -- connections ----------------------------------------------------------------
 
@@ -172,6 +148,8 @@ class Hub:
         self._by_transport[conn.transport] = conn
         self._heartbeat.answered(conn, time.monotonic())
         CONNECTIONS.inc()
+        if len(self.connections) >= self.config.sender_min_subscribers:
+            self.senders.start()  # ahead of the first broadcast large enough to share
         size = self.config.socket_send_buffer
         if size:
             sock = conn.transport.get_extra_info("socket")
@@ -183,6 +161,7 @@ class Hub:
             CONNECTIONS.dec()
             self._by_transport.pop(conn.transport, None)
         self._detach(conn)
+        self.senders.forget(conn.transport)
 
     def _detach(self, conn: Connection) -> None:
         for channel in conn.subs:
@@ -290,26 +269,29 @@ class Hub:
         if held:
             for frames in held.values():
                 frames.append((offset, framed))
-        targets = self._targets.get(channel)
-        if targets is None:
+        senders = self.senders
+        if senders.changed():
+            self._targets.clear()
+        plan = self._targets.get(channel)
+        if plan is None:
             subs = self.subscribers.get(channel)
             if not subs:
                 return 0
-            targets = self._targets[channel] = tuple(c.transport for c in subs if c.pending is None)
+            plan = self._targets[channel] = senders.plan(
+                tuple(c.transport for c in subs if c.pending is None)
+            )
         sent = 0
         for behind in tuple(self.lagging):
             if channel in behind.subs:
                 sent += self._fall_behind(behind, channel, framed, update)
-        limit = self.config.send_buffer
-        for transport in targets:
-            if transport.get_write_buffer_size() <= limit:
-                if not transport.is_closing():
-                    transport.write(framed)
-                    sent += 1
-            else:
-                conn = self._by_transport.get(transport)
-                if conn is not None:
-                    sent += self._fall_behind(conn, channel, framed, update)
+        written, over, lost = senders.write(plan, framed, self.config.send_buffer)
+        sent += written
+        for transport in lost:
+            if (conn := self._by_transport.get(transport)) is not None:
+                self.close_connection(conn, SERVICE_RESTART, "send path restarted")
+        for transport in over:
+            if (conn := self._by_transport.get(transport)) is not None:
+                sent += self._fall_behind(conn, channel, framed, update)
         return sent
 
     def _fall_behind(

@@ -25,8 +25,9 @@ from aiohttp import web
 
 from server import keys
 from server.auth import User, accounts_of, session_token, user_for_token
-from server.hub import Hub, SnapshotSource
+from server.hub import Hub
 from server.ws_conn import Connection
+from server.ws_extensions import SnapshotSource
 from storage import sessions as store
 
 log = logging.getLogger("rateline.ws")

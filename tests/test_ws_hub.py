@@ -73,7 +73,10 @@ Live = Callable[..., Awaitable[tuple[Any, Market]]]
 @pytest.fixture
 async def live(db, settings, aiohttp_client) -> Live:
     """Start the whole server with a scripted market; returns (client, market)."""
+    return live_server(settings, aiohttp_client)
 
+
+def live_server(settings: Any, aiohttp_client: Any, **defaults: Any) -> Live:
     async def start(**overrides: Any) -> tuple[Any, Market]:
         # Small buffers, so a client that stops reading shows up within a second.
         test_settings = settings.replace(
@@ -81,6 +84,7 @@ async def live(db, settings, aiohttp_client) -> Live:
             ws_send_buffer=2048,
             ws_slow_consumer_seconds=30.0,
             ws_socket_send_buffer=4096,
+            **defaults,
         ).replace(**overrides)
         steps: queue.SimpleQueue[list[RateRecord]] = queue.SimpleQueue()
         polls: list[int] = []

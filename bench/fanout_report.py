@@ -1,0 +1,84 @@
+"""What `bench.fanout` prints: the table of contenders, Rateline's ratios to
+the baselines, and the medians over rounds."""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    rows = [
+        (
+            "contender",
+            "clients",
+            "cpu µs/msg burst",
+            "cpu µs/msg fixed",
+            "burst msg/s",
+            "p50 ms",
+            "p99 ms",
+            "KiB/conn",
+            "after traffic",
+            "client µs/msg",
+        )
+    ]
+    for r in results:
+        rows.append(
+            (
+                r["contender"],
+                f"{int(r['connected'])}",
+                f"{r['burst']['cpu_us_per_delivered']:.2f}",
+                f"{r['fixed']['cpu_us_per_delivered']:.2f}",
+                f"{r['burst']['delivered_per_second']:,.0f}",
+                f"{r['fixed']['p50_ms']:.1f}",
+                f"{r['fixed']['p99_ms']:.1f}",
+                f"{r['memory_kib_per_connection']:.1f}",
+                f"{r['memory_kib_per_connection_after']:.1f}",
+                f"{r['fixed']['client_cpu_us_per_delivered']:.2f}",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows
+    )
+
+
+def ratios(results: list[dict[str, Any]]) -> dict[str, float]:
+    by = {r["contender"]: r for r in results}
+    out: dict[str, float] = {}
+    if "rateline" not in by:
+        return out
+    mine = by["rateline"]["burst"]["cpu_us_per_delivered"]
+    for base in ("floor", "naive", "naive+uvloop", "rateline-solo"):
+        if base in by:
+            out[f"cpu_vs_{base}"] = mine / by[base]["burst"]["cpu_us_per_delivered"]
+            out[f"fixed_cpu_vs_{base}"] = (
+                by["rateline"]["fixed"]["cpu_us_per_delivered"]
+                / by[base]["fixed"]["cpu_us_per_delivered"]
+            )
+    for base in ("floor", "rateline-solo"):
+        if base in by and by[base]["fixed"]["p99_ms"]:
+            out[f"p99_vs_{base}"] = by["rateline"]["fixed"]["p99_ms"] / by[base]["fixed"]["p99_ms"]
+    if "rateline+slow" in by:
+        slow = by["rateline+slow"]
+        out["slow_reader_cpu_vs_rateline"] = slow["burst"]["cpu_us_per_delivered"] / mine
+        out["slow_reader_p99_vs_rateline"] = (
+            slow["fixed"]["p99_ms"] / by["rateline"]["fixed"]["p99_ms"]
+        )
+    return out
+
+
+def median_of(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per figure, the median over rounds (the first round's value if not a number)."""
+    out: dict[str, Any] = {}
+    for key, value in rounds[0].items():
+        values = [r[key] for r in rounds]
+        if isinstance(value, dict) and key != "slow_reader":
+            out[key] = median_of(values)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[key] = statistics.median(v for v in values if v is not None)
+        elif key == "slow_reader":
+            out[key] = values
+        else:
+            out[key] = value
+    return out
