@@ -18,8 +18,9 @@ for any other write.
 The sender process is server/ws_sender_process.py run as a script. The
 senders start once the server holds `min_targets` connections (or a channel
 that many subscribers); broadcasts are the loop's alone until they report
-ready, and again if one dies: its clients are closed with 1012 and recover
-their place with `since`.
+ready, and again if one dies. A sender that dies or hangs (no report within
+`reply_timeout`) after taking a job leaves its clients' state unknown: they
+are closed with 1012 and recover their place with `since`.
 """
 
 from __future__ import annotations
@@ -92,11 +93,13 @@ class Sender:
         """Whether the process has said it is ready (never waits)."""
         if self.alive and not self.ready:
             try:
-                self.ready = self.sock.recv(16, socket.MSG_DONTWAIT) == READY
+                said = self.sock.recv(16, socket.MSG_DONTWAIT)
             except BlockingIOError:
-                pass
+                return False
             except OSError:
-                self.alive = False
+                said = b""
+            self.ready = said == READY
+            self.alive = self.ready  # anything else: it died starting
         return self.ready
 
     def adopt(self, transports: Sequence[Any], fds: Sequence[int]) -> None:
@@ -137,7 +140,8 @@ class Senders:
     def __init__(self, count: int, min_targets: int, reply_timeout: float = 2.0) -> None:
         """`count` < 0: one sender per CPU beyond the first, at most four."""
         if count < 0:
-            count = min(4, len(os.sched_getaffinity(0)) - 1)
+            cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+            count = min(4, (cpus or os.cpu_count() or 1) - 1)
         self.count = count
         self.min_targets = min_targets
         self.reply_timeout = reply_timeout
@@ -240,8 +244,9 @@ class Senders:
         """Write `framed` to every target of `plan`.
 
         Returns the frames sent, the transports over `limit` (behind), and the
-        transports whose sender died mid-write: whether their frame went out
-        is unknown, so the hub closes them and they recover with `since`."""
+        transports whose sender died or hung (no report within the reply
+        timeout) after taking the job: whether their frame went out is
+        unknown, so the hub closes them and they recover with `since`."""
         sent = 0
         behind: list[Any] = []
         lost: list[Any] = []
@@ -263,9 +268,10 @@ class Senders:
                     continue
                 try:
                     sender.sock.send(WRITE + U32.pack(len(framed)) + framed + ready.tobytes())
-                except OSError:
+                except OSError:  # it never got the job: the loop does it
                     self._lost(sender)
-                    lost.extend(sender.transports[i] for i in ready)
+                    mine = [sender.transports[i] for i in ready]
+                    sent += _write_all(mine, framed, limit, behind)
                     continue
                 asked.append((sender, ready))
         else:

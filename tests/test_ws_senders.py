@@ -83,22 +83,41 @@ async def test_every_subscriber_gets_each_update_once_and_in_order(live):
         await ws.close()
 
 
-async def test_a_dead_sender_costs_only_its_own_clients_a_reconnect(live):
-    client, market = await live()
+async def sender_holding_half(client: Any, market: Any, count: int) -> tuple[list[Any], Any]:
+    """`count` subscribers, the sender holding every other socket."""
     await market.move()
-    sockets = await open_subscribers(client, 6)
-    hub = client.server.app[HUB]
-    (sender,) = hub.senders.senders
-    await market.move(("fha_30",))  # the sender holds half the sockets now
+    sockets = await open_subscribers(client, count)
+    (sender,) = client.server.app[HUB].senders.senders
+    await market.move(("fha_30",))
     for ws in sockets:
         assert (await recv(ws))["op"] == "update"
-
     assert metric("rateline_ws_sender_processes") == 1
+    return sockets, sender
+
+
+async def test_a_dead_sender_loses_no_update_and_the_loop_takes_its_sockets(live):
+    client, market = await live()
+    sockets, sender = await sender_holding_half(client, market, 6)
+
     sender.proc.send_signal(signal.SIGKILL)
     sender.proc.wait()
-    await market.move(("30y_fixed",))
+    for product in ("30y_fixed", "15y_fixed"):
+        await market.move((product,))
+        head = client.server.app[HUB].snapshot.heads["rates"].offset
+        for ws in sockets:
+            assert (await recv(ws))["offset"] == head
     assert metric("rateline_ws_sender_processes") == 0
+    for ws in sockets:
+        await ws.close()
 
+
+async def test_a_hung_sender_costs_only_its_own_clients_a_reconnect(live):
+    client, market = await live()
+    sockets, sender = await sender_holding_half(client, market, 6)
+
+    sender.sock.settimeout(0.3)  # the reply timeout, shortened for the test
+    sender.proc.send_signal(signal.SIGSTOP)
+    await market.move(("30y_fixed",))
     outcomes = []
     for ws in sockets:
         message = await asyncio.wait_for(ws.receive(), 5)
@@ -109,12 +128,12 @@ async def test_a_dead_sender_costs_only_its_own_clients_a_reconnect(live):
     assert sorted(map(str, outcomes)) == sorted(
         ["update"] * 3 + [str((1012, "send path restarted"))] * 3
     )
+    assert sender.proc.poll() is not None  # stopped for good
 
-    # the loop took the sockets back: the rest and newcomers still get updates
     survivors = [ws for ws, seen in zip(sockets, outcomes, strict=True) if seen == "update"]
     newcomer = (await open_subscribers(client, 1))[0]
     await market.move(("15y_fixed",))
-    head = hub.snapshot.heads["rates"].offset
+    head = client.server.app[HUB].snapshot.heads["rates"].offset
     for ws in [*survivors, newcomer]:
         assert (await recv(ws))["offset"] == head
     for ws in [*sockets, newcomer]:
