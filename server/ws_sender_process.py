@@ -14,12 +14,14 @@ Messages on the SOCK_SEQPACKET pair, one byte of kind first:
 from __future__ import annotations
 
 import array
+import json
 import os
 import resource
 import signal
 import socket
 import struct
 import sys
+from datetime import UTC, datetime
 
 ADOPT, FORGET, WRITE, DONE, READY = b"A", b"F", b"W", b"D", b"R"
 MAX_MESSAGE = 1 << 20
@@ -67,6 +69,21 @@ def serve(sock: socket.socket) -> None:
                 os.close(fd)
 
 
+def crashed(exc: BaseException) -> str:
+    """One log line in the server's JSON shape: the server's stderr is shared."""
+    entry = {
+        "time": datetime.now(UTC).isoformat(),
+        "level": "error",
+        "logger": "rateline.ws.sender",
+        "message": f"WebSocket sender process failed: {exc!r}",
+    }
+    return json.dumps(entry)
+
+
 if __name__ == "__main__":
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server's Ctrl-C is the server's to handle
-    serve(socket.socket(fileno=int(sys.argv[1])))
+    try:
+        serve(socket.socket(fileno=int(sys.argv[1])))
+    except Exception as exc:
+        print(crashed(exc), file=sys.stderr)
+        sys.exit(1)
