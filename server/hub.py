@@ -139,7 +139,10 @@ class Hub:
             self.close_connection(conn, GOING_AWAY, "server shutting down")
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=self.config.close_timeout + 1)
-        await asyncio.to_thread(self.senders.close)
+        # Broadcasts from here on are the loop's; the old senders stop off the loop.
+        senders, self.senders = self.senders, Senders(0, 0)
+        self._targets.clear()
+        await asyncio.to_thread(senders.close)
 
     # -- connections ----------------------------------------------------------------
 

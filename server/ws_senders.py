@@ -297,6 +297,7 @@ class Senders:
         return sent, behind, lost
 
     def close(self) -> None:
+        """Stop the processes; this waits for them, so call it off the loop."""
         for sender in self.senders:
             sender.stop()
         self.senders = []
