@@ -24,10 +24,12 @@ delivered updates per second in a burst, delivery latency p50/p99 at a fixed
 rate (client receive time minus the publish time stamped in the frame),
 server memory per idle subscribed connection (RSS growth over the
 connections; "after traffic" also counts the senders and grown buffers), and
-what happened to the slow reader. Also recorded: the server CPU of one broadcast (median), the
-clients' own CPU per update, and the server's garbage-collection time. On
-loopback the kernel does the receiving side's work in the sender's system
-call, so the server figures include it for every contender alike.
+what happened to the slow reader. Also recorded: the server CPU and wall time
+of one broadcast (median), each update's p99 beside its broadcast's length
+(`updates`, first round), the clients' own CPU per update, and the server's
+garbage-collection time. On loopback the kernel does the receiving side's
+work in the sender's system call, so the server figures include it for every
+contender alike.
 
 Results are printed and written to bench/results/fanout.json; quote the
 ratios, since absolute figures drift with the machine. Contenders take turns
