@@ -16,11 +16,11 @@ rest through the transport, which then deals with backpressure and errors as
 for any other write.
 
 The sender process is server/ws_sender_process.py run as a script. The
-senders start once the server holds `min_targets` connections (or a channel
-that many subscribers); broadcasts are the loop's alone until they report
-ready, and again if one dies. A sender that dies or hangs (no report within
-`reply_timeout`) after taking a job leaves its clients' state unknown: they
-are closed with 1012 and recover their place with `since`.
+senders start once the server holds `min_targets` connections (the hub calls
+`start`); broadcasts are the loop's alone until they report ready, and again
+if one dies. A sender that dies or hangs (no report within `reply_timeout`)
+after taking a job leaves its clients' state unknown: they are closed with
+1012 and recover their place with `since`.
 """
 
 from __future__ import annotations
@@ -157,7 +157,6 @@ class Senders:
         """Split a channel's targets between the loop and the ready senders."""
         if len(transports) < self.min_targets or self.count <= 0:
             return Plan(transports, [])
-        self.start()
         live = [s for s in self.senders if s.alive and s.ready]
         if not live:
             return Plan(transports, [])
@@ -214,7 +213,7 @@ class Senders:
                     self._lost(sender)
 
     def start(self) -> None:
-        """Start the processes now rather than at the first large broadcast."""
+        """Start the processes (once; the hub calls this as connections grow)."""
         if not self.senders and self.count > 0:
             try:
                 self.senders = [Sender(i, self.reply_timeout) for i in range(self.count)]
