@@ -54,14 +54,16 @@ MAX_FRAME = 256 * 1024
 
 
 class Plan:
-    """One channel's targets, split: the loop's own share and each sender's."""
+    """One channel's targets, split: the loop's own share (with each one's
+    descriptor, -1 where it must go through the transport) and each sender's."""
 
-    __slots__ = ("own", "shares")
+    __slots__ = ("own", "own_fds", "shares")
 
     def __init__(
         self, own: tuple[Any, ...], shares: list[tuple[Sender, tuple[Any, ...], array.array[int]]]
     ) -> None:
         self.own = own
+        self.own_fds = tuple(-1 if (fd := _fd_of(t)) is None else fd for t in own)
         self.shares = shares
 
 
@@ -276,7 +278,7 @@ class Senders:
         else:
             for _, transports, _ in plan.shares:
                 sent += _write_all(transports, framed, limit, behind)
-        sent += _write_all(plan.own, framed, limit, behind)
+        sent += _write_own(plan, framed, limit, behind)
         for sender, ready in asked:
             try:
                 reply = sender.sock.recv(MAX_MESSAGE)
@@ -327,6 +329,32 @@ def _write_all(transports: Sequence[Any], framed: bytes, limit: int, behind: lis
                 sent += 1
         else:
             behind.append(transport)
+    return sent
+
+
+def _write_own(plan: Plan, framed: bytes, limit: int, behind: list[Any]) -> int:
+    """The loop's share: straight to the socket where the transport holds
+    nothing unsent (as a sender would), else through the transport."""
+    sent = 0
+    size = len(framed)
+    write = os.write
+    for transport, fd in zip(plan.own, plan.own_fds, strict=True):
+        held = transport.get_write_buffer_size()
+        if held > limit:
+            behind.append(transport)
+            continue
+        if transport.is_closing():
+            continue
+        sent += 1
+        if held or fd < 0:
+            transport.write(framed)
+            continue
+        try:
+            written = write(fd, framed)
+        except OSError:  # full or gone: the transport finds out which
+            written = 0
+        if written != size:
+            transport.write(framed[written:])
     return sent
 
 
