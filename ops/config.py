@@ -118,6 +118,12 @@ class Settings:
     channel_history: int = setting(
         "RATELINE_CHANNEL_HISTORY", 1000, "Updates kept per channel for replay."
     )
+    leader_check_seconds: float = setting(
+        "RATELINE_LEADER_CHECK_SECONDS",
+        2.0,
+        "With several nodes on one database: how often a node checks or bids"
+        " for the lead of single-leader work (the rate fetchers).",
+    )
     # Accounts and email
     smtp_url: str | None = setting(
         "RATELINE_SMTP_URL",

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator, Callable
 from types import ModuleType
 from typing import Any
@@ -16,6 +19,7 @@ from ops.metrics import watch_pool
 from server import keys
 from server.auth import guard
 from server.client_address import trusted_networks
+from server.cluster import cluster_service
 from server.middlewares import problems, request_context
 from server.routes import (
     agents,
@@ -55,6 +59,7 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
 SERVICES: tuple[Callable[[web.Application], AsyncIterator[None]], ...] = (
     rates.rate_book_service,
     ws.hub_service,
+    cluster_service,
     ws_auth_service,
 )
 
@@ -77,7 +82,7 @@ def create_app(
     )
     app[keys.CONFIG] = settings
     app[keys.READINESS_CHECKS] = []
-    app[keys.DEPS] = {"settings": settings}
+    app[keys.DEPS] = {"settings": settings, "node": node_name()}
     app[keys.ENDPOINTS] = []
     app[AUTH_GUARD] = guard
     app.cleanup_ctx.append(_storage)
@@ -90,6 +95,11 @@ def create_app(
         if lifespan is not None:
             app.cleanup_ctx.append(lifespan)
     return app
+
+
+def node_name() -> str:
+    """Names this process among the nodes sharing one database."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 async def _storage(app: web.Application) -> AsyncIterator[None]:

@@ -16,6 +16,7 @@ Fan-out
     taking a share of the sockets (server.ws_senders).
 
 Extension points (private channels, authentication): server.ws_extensions.
+Offsets of private channels: server.ws_private. Several nodes: server.cluster.
 
 The hub runs on the event loop only; nothing here is thread-safe except
 the book listener installed by `attach`.
@@ -31,8 +32,6 @@ import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
-
-import orjson
 
 from actors.rates.book import ChannelHead, ChannelUpdate, RateBook, RateCommit, RateSnapshot
 from protocols.frames import rates_data, snapshot_frame, update_frame
@@ -56,6 +55,7 @@ from server.ws_conn import (
 from server.ws_extensions import Authenticator, Authorizer, ChannelKind, SnapshotSource
 from server.ws_heartbeat import Heartbeat
 from server.ws_log import ChannelLog
+from server.ws_private import PrivateChannels
 from server.ws_senders import Plan, Senders
 
 log = logging.getLogger("rateline.ws")
@@ -86,9 +86,8 @@ class Hub:
         self._heartbeat = Heartbeat(config.heartbeat, config.heartbeat_timeout, time.monotonic())
         self.kinds: dict[str, ChannelKind] = {}
         self.authenticator: Authenticator | None = None
-        self._heads: dict[str, ChannelHead] = {}
+        self.private = PrivateChannels(log_store, self._fan_out, self.resync)
         self._snapshot_frames: dict[str, bytes] = {}
-        self._publish_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._book: RateBook | None = None
@@ -223,10 +222,7 @@ class Hub:
     async def head(self, channel: str) -> ChannelHead:
         if channel in RATE_CHANNELS:
             return self.snapshot.heads.get(channel) or ChannelHead("", 0)
-        head = self._heads.get(channel)
-        if head is None:
-            head = self._heads[channel] = await self.log.head(channel)
-        return head
+        return await self.private.head(channel)
 
     def rates_snapshot_frame(self, channel: str) -> bytes:
         """Framed snapshot of a rate channel at its current offset, built once per change."""
@@ -242,31 +238,38 @@ class Hub:
 
     def on_commit(self, commit: RateCommit) -> None:
         """A new book: remember it and broadcast its updates (on the loop)."""
+        previous = dict(self.snapshot.heads)
         self.snapshot = commit.snapshot
         self._snapshot_frames.clear()
         if not commit.updates:
             return
         sent = 0
         for update in commit.updates:
-            framed = ws_wire.text(update_frame(update.channel, update.offset, update.data))
-            sent += self._fan_out(update.channel, update.offset, framed, update)
+            channel, offset = update.channel, update.offset
+            before = previous.get(channel)
+            previous[channel] = ChannelHead("", offset)
+            if before is not None and offset != before.offset + 1:
+                self.resync(channel)
+                continue
+            framed = ws_wire.text(update_frame(channel, offset, update.data))
+            sent += self._fan_out(channel, offset, framed, update)
         FRAMES_SENT.inc(sent)
         FANOUT_SECONDS.observe(time.perf_counter() - commit.seen_at)
 
     async def publish(self, channel: str, data: Any) -> int:
-        """Store and broadcast one update of a non-rate channel; returns its offset."""
-        if channel in RATE_CHANNELS:
-            raise ValueError("rate channels are published by the rate book")
-        payload = orjson.dumps(data)
-        async with self._publish_lock:
-            head = await self.log.append(channel, payload)
-            self._heads[channel] = head
-            framed = ws_wire.text(update_frame(channel, head.offset, payload))
-            FRAMES_SENT.inc(self._fan_out(channel, head.offset, framed, None))
-        return head.offset
+        """Store and broadcast one update of a private channel; returns its offset."""
+        return await self.private.publish(channel, data)
+
+    def resync(self, channel: str) -> None:
+        """Updates of `channel` were missed (this node lost touch with the
+        others for longer than the history reaches): its subscribers start
+        over, and their `since` tells them whether they recovered."""
+        log.warning("WebSocket channel %s missed updates; its subscribers resubscribe", channel)
+        for conn in list(self.subscribers.get(channel, ())):
+            self.close_connection(conn, SERVICE_RESTART, "missed updates, subscribe again")
 
     def _fan_out(
-        self, channel: str, offset: int, framed: bytes, update: ChannelUpdate | None
+        self, channel: str, offset: int, framed: bytes, update: ChannelUpdate | None = None
     ) -> int:
         held = self.replaying.get(channel)
         if held:

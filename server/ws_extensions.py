@@ -16,6 +16,8 @@ await hub.publish(channel, data) -> offset
     and sends it to the channel's subscribers. Offsets, epochs and replay
     with `since` work as on the rate channels; there is no conflation:
     a client that falls `max_queued_frames` behind is closed with 4008.
+    With several nodes, the update reaches the channel's subscribers on
+    every node (server.ws_private).
 Also for extension code: `connection.identity`, `.subs` (its channels),
 `.request` (the upgrade request: cookies, headers), `.closing`;
 `hub.connections`, `hub.unsubscribe(connection, channel)` and

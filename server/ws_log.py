@@ -2,7 +2,9 @@
 
 Rate updates are appended by the fetchers in the same transaction as the
 observations they come from; the hub appends only what `Hub.publish` sends
-(private channels) and reads back what a reconnecting client missed.
+(private channels) and reads back what a reconnecting client missed. An
+append is announced on the bus as it commits, so the other nodes broadcast
+it to their own subscribers (`Hub.on_remote`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Protocol
 import asyncpg
 
 from actors.rates.book import ChannelHead
+from protocols import bus
 from storage import channels
 
 
@@ -28,9 +31,10 @@ class ChannelLog(Protocol):
 
 
 class PgChannelLog:
-    def __init__(self, pool: asyncpg.Pool, keep: int) -> None:
+    def __init__(self, pool: asyncpg.Pool, keep: int, node: str = "") -> None:
         self.pool = pool
         self.keep = keep
+        self.node = node
 
     async def head(self, channel: str) -> ChannelHead:
         epoch, offset = (await channels.ensure_channels(self.pool, [channel]))[channel]
@@ -39,7 +43,9 @@ class PgChannelLog:
     async def append(self, channel: str, data: bytes) -> ChannelHead:
         async with self.pool.acquire() as conn, conn.transaction():
             heads = await channels.append_updates(conn, [(channel, data.decode())], keep=self.keep)
-        epoch, offset = heads[channel]
+            epoch, offset = heads[channel]
+            news = bus.Announcement(self.node, {channel: offset})
+            await channels.announce(conn, bus.encode(news))
         return ChannelHead(epoch, offset)
 
     async def read(self, channel: str, after: int, upto: int) -> list[tuple[int, bytes]]:

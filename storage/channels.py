@@ -12,6 +12,10 @@ from collections.abc import Sequence
 
 from storage.database import Executor
 
+# Every node LISTENs here; a payload names the node that wrote and the new
+# head of each channel it appended to (see `announce`).
+BUS = "rateline_channels"
+
 
 async def ensure_channels(conn: Executor, channels: Sequence[str]) -> dict[str, tuple[str, int]]:
     """(epoch, head) of each channel, creating the channels that are new."""
@@ -86,3 +90,17 @@ async def read_updates(
         upto,
     )
     return [(row["seq"], row["data"]) for row in rows]
+
+
+async def channel_heads(conn: Executor, channels: Sequence[str]) -> dict[str, tuple[str, int]]:
+    """(epoch, head) of each of `channels` that exists."""
+    rows = await conn.fetch(
+        "SELECT channel, epoch, head FROM ws_channels WHERE channel = ANY($1::text[])",
+        list(channels),
+    )
+    return {row["channel"]: (row["epoch"], row["head"]) for row in rows}
+
+
+async def announce(conn: Executor, payload: str) -> None:
+    """Tell every node's bus listener; inside a transaction, it is sent at commit."""
+    await conn.execute("SELECT pg_notify($1, $2)", BUS, payload)

@@ -66,7 +66,9 @@ class MailerActor(RatelineActor):
         else:
             log.info("mailer delivering", extra={"smtp": self.config.smtp.describe()})  # type: ignore[union-attr]
         try:
-            self._listener = self.run_io(listen(db.dsn, WAKE_CHANNEL, self._wake), timeout=10)
+            self._listener = self.run_io(
+                listen(db.dsn, WAKE_CHANNEL, lambda _payload: self._wake()), timeout=10
+            )
         except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
             log.warning(
                 "outbox LISTEN unavailable; relying on the timer", extra={"error": repr(exc)}

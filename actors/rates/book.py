@@ -166,9 +166,38 @@ class RateBook:
             ChannelUpdate(channel, heads[channel].offset, records, data)
             for channel, data, records in plan.entries
         )
-        commit = RateCommit(snapshot, updates, plan.seen_at)
+        return self._swap(RateCommit(snapshot, updates, plan.seen_at))
+
+    def follow(
+        self,
+        records: Iterable[RateRecord],
+        heads: Mapping[str, ChannelHead],
+        updates: Sequence[ChannelUpdate],
+    ) -> RateCommit | None:
+        """Take in what another node stored (see store.read_news): its latest
+        observations, channel heads and updates. Updates this book already
+        has are dropped, so a late or repeated read changes nothing. Call
+        while holding `write_lock`; returns None if nothing was new."""
+        old = self._snapshot
+        fresh = tuple(
+            u
+            for u in updates
+            if u.channel not in old.heads or u.offset > old.heads[u.channel].offset
+        )
+        plan = self.plan(records)
+        if plan is None and not fresh:
+            return None
+        merged = dict(old.heads)
+        for name, head in heads.items():
+            if name not in merged or head.offset > merged[name].offset:
+                merged[name] = head
+        rates = plan.rates if plan is not None else dict(old.rates)
+        snapshot = RateSnapshot(MappingProxyType(rates), MappingProxyType(merged))
+        return self._swap(RateCommit(snapshot, fresh, time.perf_counter()))
+
+    def _swap(self, commit: RateCommit) -> RateCommit:
         with self._listen_lock:
-            self._snapshot = snapshot
+            self._snapshot = commit.snapshot
             listeners = list(self._listeners)
         for listener in listeners:
             try:

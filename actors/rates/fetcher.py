@@ -10,11 +10,17 @@ exactly as it was.
 The timer lives on the event loop and drops a `Tick` into the mailbox; each
 incarnation stamps its ticks, so a tick armed by a crashed incarnation is
 ignored by the next one.
+
+With several nodes on one database only the node that leads "rates"
+(ctx.deps["leadership"]) polls; the others' fetchers tick idly, every
+`check_every` seconds, so a node that takes over polls at once, with a
+source built afresh from the book it has been following.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from dataclasses import dataclass
@@ -56,6 +62,7 @@ class PollReport:
     changed: int
     rejected: dict[str, int]
     error: str = ""
+    following: bool = False  # another node leads: nothing was polled
 
 
 class RateFetcher(RatelineActor):
@@ -63,8 +70,11 @@ class RateFetcher(RatelineActor):
         super().__init__(ctx)
         self.book: RateBook = ctx.deps["rate_book"]
         self.config = config
+        self.leadership = ctx.deps.get("leadership")
+        self.make_source = make_source
         self.source: RateSource = make_source(self.book.snapshot)
         self.source_name = self.source.name
+        self._leading = self._leads()
         self._token = object()
         self._timer: asyncio.TimerHandle | None = None
 
@@ -83,12 +93,14 @@ class RateFetcher(RatelineActor):
         self._token = object()
         loop = self.ctx.loop
         timer, self._timer = self._timer, None
-        try:
-            if timer is not None:
+        if timer is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: no timer to cancel
                 loop.call_soon_threadsafe(timer.cancel)
-            asyncio.run_coroutine_threadsafe(self.source.close(), loop)
-        except RuntimeError:
-            pass  # the loop is already closed: nothing left to release
+        self._close_source()
+
+    def _close_source(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nothing to release
+            asyncio.run_coroutine_threadsafe(self.source.close(), self.ctx.loop)
 
     def _schedule(self, delay: float) -> None:
         token, inbox, loop = self._token, self.actor_inbox, self.ctx.loop
@@ -117,6 +129,8 @@ class RateFetcher(RatelineActor):
 
     def _next_delay(self, report: PollReport) -> float:
         interval = self.config.interval(self.source_name)
+        if report.following and self.leadership is not None:
+            return min(interval, self.leadership.check_every)
         if report.ok:
             return interval
         failures = self.book.health.failures(self.source_name)
@@ -124,8 +138,18 @@ class RateFetcher(RatelineActor):
 
     # -- one poll ------------------------------------------------------------
 
+    def _leads(self) -> bool:
+        return self.leadership is None or self.leadership.leader
+
     def poll(self) -> PollReport:
         name, health = self.source_name, self.book.health
+        if not self._leads():
+            self._leading = False
+            return PollReport(name, True, 0, 0, 0, {}, following=True)
+        if not self._leading:  # just took over: start from the book as it stands
+            self._leading = True
+            self._close_source()
+            self.source = self.make_source(self.book.snapshot)
         now = datetime.now(UTC)
         try:
             result = self.run_io(self.source.fetch(now), timeout=self.config.source_timeout + 5)
@@ -179,6 +203,7 @@ class RateFetcher(RatelineActor):
                     records,
                     [(channel, data) for channel, data, _ in entries],
                     keep=self.config.channel_history,
+                    node=self.ctx.deps.get("node", ""),
                 ),
                 timeout=30.0,
             )

@@ -78,6 +78,9 @@ async def rate_book_service(app: web.Application) -> AsyncIterator[None]:
     app[keys.DEPS]["rate_book"] = book
 
     async def readiness() -> list[keys.Readiness]:
+        leadership = app[keys.DEPS].get("leadership")
+        if leadership is not None and not leadership.leader:
+            return [keys.Readiness("rates", True, "another node fetches the rates", critical=False)]
         return rates_readiness(book)
 
     app[keys.READINESS_CHECKS].append(readiness)

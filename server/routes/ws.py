@@ -34,7 +34,8 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
 async def hub_service(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.CONFIG]
     config = HubConfig.from_settings(settings)
-    hub = Hub(PgChannelLog(app[keys.DB].pool, config.history), config)
+    log_store = PgChannelLog(app[keys.DB].pool, config.history, app[keys.DEPS]["node"])
+    hub = Hub(log_store, config)
     hub.attach(app[RATE_BOOK])
     hub.start()
     app[HUB] = hub
