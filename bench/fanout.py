@@ -284,8 +284,9 @@ async def amain(args: argparse.Namespace) -> None:
     kinds = args.contenders.split(",")
     rounds: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
     for i in range(args.rounds):
-        # contenders take turns, so a slow phase of the machine hits them all
-        for kind in kinds:
+        # Contenders take turns, each round starting one further along, so a
+        # slow phase of the machine hits them all alike.
+        for kind in kinds[i % len(kinds) :] + kinds[: i % len(kinds)]:
             print(
                 f"round {i + 1}/{args.rounds}: {kind} with {args.clients} clients ...",
                 file=sys.stderr,

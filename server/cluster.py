@@ -103,8 +103,12 @@ class Bus:
                 continue
             log.info("listening to the other nodes again")
             self.on_rates()
-            await self.on_reconnect()
-            return
+            try:
+                await self.on_reconnect()
+            except (asyncpg.PostgresError, OSError, TimeoutError):
+                log.exception("could not catch up the private channels")
+            if self._conn is not None and not self._conn.is_closed():
+                return  # else it was lost again meanwhile, unheard by `_lost`
 
     def _spawn(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
