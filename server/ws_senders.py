@@ -60,10 +60,13 @@ class Plan:
     __slots__ = ("own", "own_fds", "shares")
 
     def __init__(
-        self, own: tuple[Any, ...], shares: list[tuple[Sender, tuple[Any, ...], array.array[int]]]
+        self,
+        own: tuple[Any, ...],
+        own_fds: tuple[int, ...],
+        shares: list[tuple[Sender, tuple[Any, ...], array.array[int]]],
     ) -> None:
         self.own = own
-        self.own_fds = tuple(-1 if (fd := _fd_of(t)) is None else fd for t in own)
+        self.own_fds = own_fds
         self.shares = shares
 
 
@@ -150,18 +153,30 @@ class Senders:
         self.senders: list[Sender] = []
         self._next = 0
         self._own: set[Any] = set()
+        self._fds: dict[Any, int] = {}
         self._starting = False
         # Set when the senders that can take work changed (one became ready or
         # died): the hub must draw its cached plans again.
         self.replan = False
 
+    def fd(self, transport: Any) -> int:
+        """The transport's socket descriptor (-1: write through the transport),
+        looked up once: plans are drawn again whenever subscribers change."""
+        fd = self._fds.get(transport)
+        if fd is None:
+            fd = self._fds[transport] = _fd_of(transport)
+        return fd
+
+    def _loop_only(self, transports: tuple[Any, ...]) -> Plan:
+        return Plan(transports, tuple(map(self.fd, transports)), [])
+
     def plan(self, transports: tuple[Any, ...]) -> Plan:
         """Split a channel's targets between the loop and the ready senders."""
         if len(transports) < self.min_targets or self.count <= 0:
-            return Plan(transports, [])
+            return self._loop_only(transports)
         live = [s for s in self.senders if s.alive and s.ready]
         if not live:
-            return Plan(transports, [])
+            return self._loop_only(transports)
         own: list[Any] = []
         mine: dict[Sender, list[Any]] = {s: [] for s in live}
         newcomers: dict[Sender, tuple[list[Any], list[int]]] = {s: ([], []) for s in live}
@@ -172,8 +187,8 @@ class Senders:
                 continue
             mine[sender].append(transport)
             if transport not in sender.ids:
-                fd = _fd_of(transport)
-                if fd is None:
+                fd = self.fd(transport)
+                if fd < 0:
                     mine[sender].pop()
                     own.append(transport)
                     self._own.add(transport)
@@ -191,7 +206,7 @@ class Senders:
                     return self.plan(transports)
             group = tuple(mine[sender])
             shares.append((sender, group, array.array("I", [sender.ids[t] for t in group])))
-        return Plan(tuple(own), shares)
+        return Plan(tuple(own), tuple(map(self.fd, own)), shares)
 
     def _sender_of(self, transport: Any, live: list[Sender]) -> Sender | None:
         for sender in live:
@@ -207,6 +222,7 @@ class Senders:
 
     def forget(self, transport: Any) -> None:
         self._own.discard(transport)
+        self._fds.pop(transport, None)
         for sender in self.senders:
             if transport in sender.ids:
                 try:
@@ -358,9 +374,9 @@ def _write_own(plan: Plan, framed: bytes, limit: int, behind: list[Any]) -> int:
     return sent
 
 
-def _fd_of(transport: Any) -> int | None:
-    """The socket's descriptor, for plain (not TLS) transports only."""
+def _fd_of(transport: Any) -> int:
+    """The socket's descriptor, for plain (not TLS) transports only; else -1."""
     if transport.is_closing() or transport.get_extra_info("sslcontext") is not None:
-        return None
+        return -1
     sock = transport.get_extra_info("socket")
-    return None if sock is None else int(sock.fileno())
+    return -1 if sock is None else int(sock.fileno())
