@@ -193,6 +193,8 @@ class Hub:
             SUBSCRIPTIONS.labels(metric_label(channel)).dec()
             if not subs:
                 del self.subscribers[channel]
+                if channel not in self.replaying:
+                    self.private.forget(channel)
 
     def close_connection(self, conn: Connection, code: int, reason: str) -> None:
         """Start the close handshake; a peer that does not finish it is cut off."""

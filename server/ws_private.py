@@ -38,6 +38,16 @@ class PrivateChannels:
         self._heads: dict[str, ChannelHead] = {}
         self._lock = asyncio.Lock()
 
+    def __len__(self) -> int:
+        """How many channels' heads are kept here."""
+        return len(self._heads)
+
+    def forget(self, channel: str) -> None:
+        """The channel's last subscriber here left: its head is read again
+        when the next one comes, so a server that has seen many users come
+        and go does not keep a head for each."""
+        self._heads.pop(channel, None)
+
     async def head(self, channel: str) -> ChannelHead:
         head = self._heads.get(channel)
         if head is None:

@@ -214,3 +214,11 @@ async def test_private_channels_reach_a_subscriber_on_any_node_in_order(start_no
         got = [await recv(ws) for _ in range(20)]
         assert [g["offset"] for g in got] == list(range(1, 21))
         assert sorted(g["data"]["n"] for g in got) == sorted(list(range(10)) * 2)
+
+    await eventually(lambda: len(second.private) == 0)  # nobody left to follow it for
+    assert await first.publish("desk:ann", {"n": "later"}) == 21
+    async with nodes[1].client.ws_connect("/ws") as ws:
+        await ws.send_str('{"op":"auth","token":"ann"}')
+        await recv(ws)
+        assert (await subscribe(ws, "desk:ann", since=20))["recovered"] is True
+        assert (await recv(ws))["data"] == {"n": "later"}
