@@ -27,6 +27,7 @@ from typing import Any
 
 import asyncpg
 from aiohttp import web
+from prometheus_client import Gauge
 
 from actors.rates import RatesConfig
 from actors.rates.follower import RateFollower
@@ -41,6 +42,10 @@ from storage.leases import RATES_LEASE, AdvisoryLease
 from storage.notifications import listen
 
 log = logging.getLogger("rateline.cluster")
+
+LISTENING = Gauge(
+    "rateline_bus_listening", "1 while this node hears the other nodes' announcements, else 0."
+)
 
 
 class Bus:
@@ -74,8 +79,13 @@ class Bus:
             log.warning("could not LISTEN to the other nodes yet: %r", exc)
             self._lost()
 
+    @property
+    def listening(self) -> bool:
+        return self._conn is not None and not self._conn.is_closed()
+
     async def _listen(self) -> None:
         self._conn = await listen(self.dsn, BUS, self._heard, self._lost)
+        LISTENING.set(1)
 
     def _heard(self, payload: str) -> None:
         news = bus.decode(payload)
@@ -88,6 +98,7 @@ class Bus:
                 self._spawn(self.on_channel(channel, offset))
 
     def _lost(self) -> None:
+        LISTENING.set(0)
         if self._closing or (self._keeper is not None and not self._keeper.done()):
             return
         log.warning("lost the LISTEN connection to the other nodes; reopening it")
@@ -107,7 +118,7 @@ class Bus:
                 await self.on_reconnect()
             except (asyncpg.PostgresError, OSError, TimeoutError):
                 log.exception("could not catch up the private channels")
-            if self._conn is not None and not self._conn.is_closed():
+            if self.listening:
                 return  # else it was lost again meanwhile, unheard by `_lost`
 
     def _spawn(self, work: Awaitable[None]) -> None:
@@ -158,6 +169,14 @@ async def cluster_service(app: web.Application) -> AsyncIterator[None]:
     await leadership.start()
     deps["leadership"] = leadership
     app[LEADERSHIP], app[BUS_EAR] = leadership, ear
+
+    async def readiness() -> list[keys.Readiness]:
+        if ear.listening:
+            return []
+        detail = "not hearing the other nodes; reconnecting"
+        return [keys.Readiness("bus", False, detail, critical=False)]
+
+    app[keys.READINESS_CHECKS].append(readiness)
     try:
         yield
     finally:

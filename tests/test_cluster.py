@@ -151,12 +151,18 @@ async def test_a_node_that_lost_the_bus_catches_up_when_it_listens_again(
         async with db.pool.acquire() as conn:
             await conn.execute("SELECT pg_terminate_backend($1)", deaf.get_server_pid())
         await eventually(deaf.is_closed)
+        ready = await (await second.client.get("/readyz")).json()
+        assert {
+            "part": "bus",
+            "ok": False,
+            "detail": "not hearing the other nodes; reconnecting",
+        } in ready["parts"]
 
         await first.market.move(("fha_30",))  # announced while the second node is not listening
         update = await recv(ws, within=10.0)
         assert update["offset"] == start["offset"] + 1
         assert update["data"]["rates"][0]["product"] == "fha_30"
-        assert ear._conn is not deaf and not ear._conn.is_closed()
+        assert ear.listening and ear._conn is not deaf
 
 
 async def test_a_node_that_missed_more_than_the_history_holds_sends_clients_to_resubscribe(
