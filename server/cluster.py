@@ -48,8 +48,8 @@ LISTENING = Gauge(
 )
 
 
-class Bus:
-    """This node's ear on the others' announcements."""
+class BusListener:
+    """Hears the other nodes' announcements and hands each to what follows it."""
 
     def __init__(
         self,
@@ -143,7 +143,7 @@ class Bus:
 
 
 LEADERSHIP: web.AppKey[Leadership] = web.AppKey("leadership", Leadership)
-BUS_EAR: web.AppKey[Bus] = web.AppKey("bus_ear", Bus)
+BUS_LISTENER: web.AppKey[BusListener] = web.AppKey("bus_listener", BusListener)
 
 
 async def cluster_service(app: web.Application) -> AsyncIterator[None]:
@@ -153,7 +153,7 @@ async def cluster_service(app: web.Application) -> AsyncIterator[None]:
     hub = app[HUB]
     follower = RateFollower(db.pool, RatesConfig.from_settings(settings), app[RATE_BOOK])
     every = settings.leader_check_seconds
-    ear = Bus(
+    listener = BusListener(
         db.dsn,
         deps["node"],
         on_rates=follower.poke,
@@ -164,14 +164,14 @@ async def cluster_service(app: web.Application) -> AsyncIterator[None]:
     leadership = Leadership(
         "rates", AdvisoryLease(db.dsn, RATES_LEASE), check_every=every, on_gain=follower.catch_up
     )
-    await ear.start()
+    await listener.start()
     await follower.catch_up()  # what was stored between loading the book and listening
     await leadership.start()
     deps["leadership"] = leadership
-    app[LEADERSHIP], app[BUS_EAR] = leadership, ear
+    app[LEADERSHIP], app[BUS_LISTENER] = leadership, listener
 
     async def readiness() -> list[keys.Readiness]:
-        if ear.listening:
+        if listener.listening:
             return []
         detail = "not hearing the other nodes; reconnecting"
         return [keys.Readiness("bus", False, detail, critical=False)]
@@ -181,5 +181,5 @@ async def cluster_service(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await leadership.stop()
-        await ear.close()
+        await listener.close()
         await follower.close()

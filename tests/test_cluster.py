@@ -14,7 +14,7 @@ from actors.rates import PollNow, RateFetcher, RatesConfig
 from actors.runtime import ChildSpec, SupervisorSpec
 from server import keys
 from server.app import create_app
-from server.cluster import BUS_EAR, LEADERSHIP
+from server.cluster import BUS_LISTENER, LEADERSHIP
 from server.routes.ws import HUB
 from storage.database import Database
 from storage.leases import RATES_LEASE
@@ -143,11 +143,11 @@ async def test_a_node_that_lost_the_bus_catches_up_when_it_listens_again(
 ) -> None:
     first = await start_node()
     second = await start_node(leader_check_seconds=1.0)
-    ear = second.app[BUS_EAR]
+    listener = second.app[BUS_LISTENER]
     async with second.client.ws_connect("/ws") as ws:
         start = await subscribe(ws)
         await recv(ws)
-        deaf = ear._conn
+        deaf = listener._conn
         async with db.pool.acquire() as conn:
             await conn.execute("SELECT pg_terminate_backend($1)", deaf.get_server_pid())
         await eventually(deaf.is_closed)
@@ -162,7 +162,7 @@ async def test_a_node_that_lost_the_bus_catches_up_when_it_listens_again(
         update = await recv(ws, within=10.0)
         assert update["offset"] == start["offset"] + 1
         assert update["data"]["rates"][0]["product"] == "fha_30"
-        assert ear.listening and ear._conn is not deaf
+        assert listener.listening and listener._conn is not deaf
 
 
 async def test_a_node_that_missed_more_than_the_history_holds_sends_clients_to_resubscribe(
@@ -173,7 +173,7 @@ async def test_a_node_that_missed_more_than_the_history_holds_sends_clients_to_r
     async with second.client.ws_connect("/ws") as ws:
         start = await subscribe(ws)
         await recv(ws)
-        deaf = second.app[BUS_EAR]._conn
+        deaf = second.app[BUS_LISTENER]._conn
         async with db.pool.acquire() as conn:
             await conn.execute("SELECT pg_terminate_backend($1)", deaf.get_server_pid())
         await eventually(deaf.is_closed)
