@@ -240,7 +240,7 @@ class Hub:
 
     def on_commit(self, commit: RateCommit) -> None:
         """A new book: remember it and broadcast its updates (on the loop)."""
-        previous = dict(self.snapshot.heads)
+        last = {channel: head.offset for channel, head in self.snapshot.heads.items()}
         self.snapshot = commit.snapshot
         self._snapshot_frames.clear()
         if not commit.updates:
@@ -248,9 +248,8 @@ class Hub:
         sent = 0
         for update in commit.updates:
             channel, offset = update.channel, update.offset
-            before = previous.get(channel)
-            previous[channel] = ChannelHead("", offset)
-            if before is not None and offset != before.offset + 1:
+            before, last[channel] = last.get(channel), offset
+            if before is not None and offset != before + 1:
                 self.resync(channel)
                 continue
             framed = ws_wire.text(update_frame(channel, offset, update.data))
