@@ -38,7 +38,7 @@ from server import keys
 from server.routes.rates import RATE_BOOK
 from server.routes.ws import HUB
 from storage.channels import BUS
-from storage.leases import RATES_LEASE, AdvisoryLease
+from storage.leases import LEASE_TIMEOUT, RATES_LEASE, AdvisoryLease
 from storage.notifications import listen
 
 log = logging.getLogger("rateline.cluster")
@@ -161,9 +161,10 @@ async def cluster_service(app: web.Application) -> AsyncIterator[None]:
         on_reconnect=hub.private.refresh,
         retry_every=every,
     )
-    leadership = Leadership(
-        "rates", AdvisoryLease(db.dsn, RATES_LEASE), check_every=every, on_gain=follower.catch_up
-    )
+    # A leader cut off from the database steps down within `every` plus the
+    # lease's timeout; only after that does the database free its lock.
+    lease = AdvisoryLease(db.dsn, RATES_LEASE, silence=2 * every + LEASE_TIMEOUT)
+    leadership = Leadership("rates", lease, check_every=every, on_gain=follower.catch_up)
     await listener.start()
     await follower.catch_up()  # what was stored between loading the book and listening
     await leadership.start()

@@ -11,7 +11,8 @@ keeper task on the event loop is its only writer. Two nodes can both
 believe they lead for at most `check_every` seconds, after the database
 ends the old leader's session and before its next check notices; the
 storage those actors write is built to take that (idempotent observations,
-offsets taken under a row lock).
+offsets taken under a row lock). A leader that falls silent steps down
+before the database frees its lock (storage.leases).
 """
 
 from __future__ import annotations
