@@ -1,29 +1,45 @@
 """Every setting of the server, declared once.
 
-Each field names its environment variable and says what it does; the README
-table, `rateline serve --help` and the running server all read this one
-declaration, so they cannot drift apart.
+Each field names its environment variable, says what it does and, for
+numbers, the values it takes; the README table and `rateline serve --help`
+(ops.settings_doc) and the running server all read this one declaration, so
+they cannot drift apart.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 
-def setting(env: str, default: Any, help: str, *, secret: bool = False) -> Any:
-    return field(default=default, metadata={"env": env, "help": help, "secret": secret})
+def setting(
+    env: str,
+    default: Any,
+    help: str,
+    *,
+    secret: bool = False,
+    at_least: float | None = None,
+    above: float | None = None,
+    at_most: float | None = None,
+) -> Any:
+    """One setting; numbers name their bounds, so a zero interval or a
+    negative size stops the server at start-up instead of spinning it."""
+    bounds = {"at_least": at_least, "above": above, "at_most": at_most}
+    return field(default=default, metadata={"env": env, "help": help, "secret": secret, **bounds})
 
 
 @dataclass(frozen=True)
 class Settings:
     host: str = setting("RATELINE_HOST", "127.0.0.1", "Address the HTTP server binds to.")
-    port: int = setting("RATELINE_PORT", 8080, "TCP port of the HTTP server.")
+    port: int = setting(
+        "RATELINE_PORT", 8080, "TCP port of the HTTP server.", at_least=0, at_most=65535
+    )
     data_dir: Path = setting(
         "RATELINE_DATA_DIR",
         Path("./var"),
@@ -35,14 +51,24 @@ class Settings:
         "PostgreSQL URL; unset starts an embedded PostgreSQL in the data folder.",
         secret=True,
     )
-    db_pool_min: int = setting("RATELINE_DB_POOL_MIN", 2, "Smallest database pool size.")
-    db_pool_max: int = setting("RATELINE_DB_POOL_MAX", 10, "Largest database pool size.")
+    db_pool_min: int = setting(
+        "RATELINE_DB_POOL_MIN", 2, "Smallest database pool size.", at_least=0
+    )
+    db_pool_max: int = setting(
+        "RATELINE_DB_POOL_MAX", 10, "Largest database pool size.", at_least=1
+    )
     log_level: str = setting("RATELINE_LOG_LEVEL", "info", "debug, info, warning or error.")
     max_body_bytes: int = setting(
-        "RATELINE_MAX_BODY_BYTES", 1_048_576, "Largest accepted request body, in bytes."
+        "RATELINE_MAX_BODY_BYTES",
+        1_048_576,
+        "Largest accepted request body, in bytes.",
+        at_least=1,
     )
     shutdown_timeout: float = setting(
-        "RATELINE_SHUTDOWN_TIMEOUT", 10.0, "Seconds allowed for a graceful stop."
+        "RATELINE_SHUTDOWN_TIMEOUT",
+        10.0,
+        "Seconds allowed for a graceful stop.",
+        at_least=0,
     )
     public_url: str = setting(
         "RATELINE_PUBLIC_URL",
@@ -61,10 +87,16 @@ class Settings:
     )
     sim_seed: int = setting("RATELINE_SIM_SEED", 20261129, "Seed of the simulated market.")
     sim_interval: float = setting(
-        "RATELINE_SIM_INTERVAL", 5.0, "Seconds between simulated market ticks."
+        "RATELINE_SIM_INTERVAL",
+        5.0,
+        "Seconds between simulated market ticks.",
+        above=0,
     )
     rate_poll_seconds: float = setting(
-        "RATELINE_RATE_POLL_SECONDS", 3600.0, "Seconds between FRED/PMMS polls."
+        "RATELINE_RATE_POLL_SECONDS",
+        3600.0,
+        "Seconds between FRED/PMMS polls.",
+        above=0,
     )
     fred_api_key: str | None = setting("FRED_API_KEY", None, "FRED API key.", secret=True)
     fred_base_url: str = setting(
@@ -76,53 +108,81 @@ class Settings:
         "RATELINE_PMMS_URL", None, "URL of Freddie Mac's PMMS history CSV."
     )
     rate_source_timeout: float = setting(
-        "RATELINE_RATE_SOURCE_TIMEOUT", 10.0, "Seconds a rate source has to answer."
+        "RATELINE_RATE_SOURCE_TIMEOUT",
+        10.0,
+        "Seconds a rate source has to answer.",
+        above=0,
     )
     rate_retry_seconds: float = setting(
-        "RATELINE_RATE_RETRY_SECONDS", 30.0, "First retry delay after a failed poll, doubling."
+        "RATELINE_RATE_RETRY_SECONDS",
+        30.0,
+        "First retry delay after a failed poll, doubling.",
+        above=0,
     )
     rate_unhealthy_after: int = setting(
-        "RATELINE_RATE_UNHEALTHY_AFTER", 3, "Failed polls in a row that mark a source unhealthy."
+        "RATELINE_RATE_UNHEALTHY_AFTER",
+        3,
+        "Failed polls in a row that mark a source unhealthy.",
+        at_least=1,
     )
     rate_lookback_days: int = setting(
-        "RATELINE_RATE_LOOKBACK_DAYS", 400, "Days of FRED/PMMS history read on each poll."
+        "RATELINE_RATE_LOOKBACK_DAYS",
+        400,
+        "Days of FRED/PMMS history read on each poll.",
+        at_least=1,
     )
-    ws_heartbeat: float = setting("RATELINE_WS_HEARTBEAT", 25.0, "Seconds between WebSocket pings.")
+    ws_heartbeat: float = setting(
+        "RATELINE_WS_HEARTBEAT", 25.0, "Seconds between WebSocket pings.", above=0
+    )
     ws_heartbeat_timeout: float = setting(
-        "RATELINE_WS_HEARTBEAT_TIMEOUT", 10.0, "Seconds a WebSocket peer has to answer a ping."
+        "RATELINE_WS_HEARTBEAT_TIMEOUT",
+        10.0,
+        "Seconds a WebSocket peer has to answer a ping.",
+        above=0,
     )
     ws_send_buffer: int = setting(
-        "RATELINE_WS_SEND_BUFFER", 65536, "Bytes queued for one WebSocket before conflating."
+        "RATELINE_WS_SEND_BUFFER",
+        65536,
+        "Bytes queued for one WebSocket before conflating.",
+        at_least=1,
     )
     ws_slow_consumer_seconds: float = setting(
         "RATELINE_WS_SLOW_CONSUMER_SECONDS",
         10.0,
         "Seconds a WebSocket may stay over its buffer before close 4008.",
+        above=0,
     )
     ws_socket_send_buffer: int = setting(
         "RATELINE_WS_SOCKET_SEND_BUFFER",
         32768,
         "Kernel send buffer per WebSocket, bytes (0 = kernel default).",
+        at_least=0,
     )
     ws_senders: int = setting(
         "RATELINE_WS_SENDERS",
         -1,
         "Processes writing large broadcasts beside the event loop"
         " (-1 = one per CPU beyond the first, at most 4; 0 = none).",
+        at_least=-1,
     )
     ws_sender_min_subscribers: int = setting(
         "RATELINE_WS_SENDER_MIN_SUBSCRIBERS",
         1000,
         "Subscribers a channel needs before the senders share its broadcasts.",
+        at_least=1,
     )
     channel_history: int = setting(
-        "RATELINE_CHANNEL_HISTORY", 1000, "Updates kept per channel for replay."
+        "RATELINE_CHANNEL_HISTORY",
+        1000,
+        "Updates kept per channel for replay.",
+        at_least=1,
     )
     leader_check_seconds: float = setting(
         "RATELINE_LEADER_CHECK_SECONDS",
         2.0,
         "With several nodes on one database: how often a node checks or bids"
         " for the lead of single-leader work (the rate fetchers).",
+        above=0,
     )
     # Accounts and email
     smtp_url: str | None = setting(
@@ -140,36 +200,65 @@ class Settings:
         "Serve held emails at /api/dev/mailbox (never with a real SMTP); "
         "unset: on with the embedded database, off with DATABASE_URL.",
     )
-    smtp_timeout: float = setting("RATELINE_SMTP_TIMEOUT", 30.0, "Seconds for one SMTP exchange.")
+    smtp_timeout: float = setting(
+        "RATELINE_SMTP_TIMEOUT", 30.0, "Seconds for one SMTP exchange.", above=0
+    )
     smtp_ca_file: Path | None = setting(
         "RATELINE_SMTP_CA_FILE", None, "CA bundle to trust for the SMTP server's certificate."
     )
     mailer_poll_seconds: float = setting(
-        "RATELINE_MAILER_POLL_SECONDS", 15.0, "Seconds between outbox sweeps."
+        "RATELINE_MAILER_POLL_SECONDS",
+        15.0,
+        "Seconds between outbox sweeps.",
+        above=0,
     )
     mailer_retry_base_seconds: float = setting(
-        "RATELINE_MAILER_RETRY_BASE_SECONDS", 30.0, "First retry delay of a deferred email."
+        "RATELINE_MAILER_RETRY_BASE_SECONDS",
+        30.0,
+        "First retry delay of a deferred email.",
+        above=0,
     )
     mailer_retry_max_seconds: float = setting(
-        "RATELINE_MAILER_RETRY_MAX_SECONDS", 3600.0, "Longest retry delay of a deferred email."
+        "RATELINE_MAILER_RETRY_MAX_SECONDS",
+        3600.0,
+        "Longest retry delay of a deferred email.",
+        above=0,
     )
     mailer_max_attempts: int = setting(
-        "RATELINE_MAILER_MAX_ATTEMPTS", 40, "Delivery attempts before an email is failed."
+        "RATELINE_MAILER_MAX_ATTEMPTS",
+        40,
+        "Delivery attempts before an email is failed.",
+        at_least=1,
     )
     session_idle_minutes: int = setting(
-        "RATELINE_SESSION_IDLE_MINUTES", 30, "Idle timeout of a session."
+        "RATELINE_SESSION_IDLE_MINUTES",
+        30,
+        "Idle timeout of a session.",
+        at_least=1,
     )
     session_max_hours: int = setting(
-        "RATELINE_SESSION_MAX_HOURS", 12, "Absolute lifetime of a session."
+        "RATELINE_SESSION_MAX_HOURS",
+        12,
+        "Absolute lifetime of a session.",
+        at_least=1,
     )
     argon2_time_cost: int = setting(
-        "RATELINE_ARGON2_TIME_COST", 3, "Argon2id passes per password hash."
+        "RATELINE_ARGON2_TIME_COST",
+        3,
+        "Argon2id passes per password hash.",
+        at_least=1,
     )
     argon2_memory_kib: int = setting(
-        "RATELINE_ARGON2_MEMORY_KIB", 65_536, "Argon2id memory per password hash, KiB."
+        "RATELINE_ARGON2_MEMORY_KIB",
+        65_536,
+        "Argon2id memory per password hash, KiB.",
+        at_least=8,
     )
     argon2_parallelism: int = setting(
-        "RATELINE_ARGON2_PARALLELISM", 4, "Argon2id lanes per password hash."
+        "RATELINE_ARGON2_PARALLELISM",
+        4,
+        "Argon2id lanes per password hash.",
+        at_least=1,
     )
     # AI agents
     openai_api_key: str | None = setting(
@@ -180,16 +269,28 @@ class Settings:
     )
     openai_model: str = setting("RATELINE_OPENAI_MODEL", "gpt-4o-mini", "Model for agents.")
     openai_timeout: float = setting(
-        "RATELINE_OPENAI_TIMEOUT", 20.0, "Seconds before a model answer is too late."
+        "RATELINE_OPENAI_TIMEOUT",
+        20.0,
+        "Seconds before a model answer is too late.",
+        above=0,
     )
     ai_daily_tokens: int = setting(
-        "RATELINE_AI_DAILY_TOKENS", 2_000_000, "Daily model token budget, all users."
+        "RATELINE_AI_DAILY_TOKENS",
+        2_000_000,
+        "Daily model token budget, all users.",
+        at_least=0,
     )
     ai_user_daily_tokens: int = setting(
-        "RATELINE_AI_USER_DAILY_TOKENS", 50_000, "Daily model token budget per user."
+        "RATELINE_AI_USER_DAILY_TOKENS",
+        50_000,
+        "Daily model token budget per user.",
+        at_least=0,
     )
     agent_cache_ttl: float = setting(
-        "RATELINE_AGENT_CACHE_TTL", 900.0, "Seconds an agent answer stays cached."
+        "RATELINE_AGENT_CACHE_TTL",
+        900.0,
+        "Seconds an agent answer stays cached.",
+        at_least=0,
     )
     agent_cache_ttls: str = setting(
         "RATELINE_AGENT_CACHE_TTLS",
@@ -197,19 +298,44 @@ class Settings:
         "Per-agent cache seconds, e.g. mortgage_advisor=600,lead_qualifier=3600 (0 = off).",
     )
     openai_max_retries: int = setting(
-        "RATELINE_OPENAI_MAX_RETRIES", 2, "Model retries after the first attempt."
+        "RATELINE_OPENAI_MAX_RETRIES",
+        2,
+        "Model retries after the first attempt.",
+        at_least=0,
     )
     openai_backoff: float = setting(
-        "RATELINE_OPENAI_BACKOFF", 0.5, "Seconds before the first model retry, doubling."
+        "RATELINE_OPENAI_BACKOFF",
+        0.5,
+        "Seconds before the first model retry, doubling.",
+        at_least=0,
     )
     # Calculation
-    calc_workers: int = setting("RATELINE_CALC_WORKERS", 2, "Calculation actors in the pool.")
+    calc_workers: int = setting(
+        "RATELINE_CALC_WORKERS", 2, "Calculation actors in the pool.", at_least=1
+    )
     calc_advice_seconds: float = setting(
-        "RATELINE_CALC_ADVICE_SECONDS", 5.0, "Seconds a calculation waits for recommendations."
+        "RATELINE_CALC_ADVICE_SECONDS",
+        5.0,
+        "Seconds a calculation waits for recommendations.",
+        above=0,
     )
     llpa_path: Path | None = setting(
         "RATELINE_LLPA_PATH", None, "CSV/JSON overriding the shipped LLPA grid."
     )
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value, meta = getattr(self, f.name), f.metadata
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            wrong = _out_of_bounds(value, meta["at_least"], meta["above"], meta["at_most"])
+            if wrong:
+                raise ConfigError(f"{meta['env']}={value!r} is not valid: {wrong}")
+        if self.db_pool_min > self.db_pool_max:
+            raise ConfigError(
+                f"RATELINE_DB_POOL_MIN={self.db_pool_min} is not valid: must be at most"
+                f" RATELINE_DB_POOL_MAX ({self.db_pool_max})"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -235,34 +361,21 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
-@dataclass(frozen=True)
-class SettingDoc:
-    env: str
-    default: str
-    help: str
-
-
-def documented() -> Iterator[SettingDoc]:
-    """The settings as rows for the README table and `--help`."""
-    for f in dataclasses.fields(Settings):
-        default = "" if f.default is None else str(f.default)
-        if isinstance(f.default, Path) and not f.default.is_absolute():
-            default = f"./{f.default}"
-        if isinstance(f.default, bool):
-            default = "1" if f.default else "0"
-        yield SettingDoc(f.metadata["env"], default, f.metadata["help"])
-
-
-def markdown_table() -> str:
-    lines = ["| Variable | Default | What it does |", "|---|---|---|"]
-    for doc in documented():
-        default = f"`{doc.default}`" if doc.default else "(unset)"
-        lines.append(f"| `{doc.env}` | {default} | {doc.help} |")
-    return "\n".join(lines)
-
-
 class ConfigError(ValueError):
     pass
+
+
+def _out_of_bounds(
+    value: float, at_least: float | None, above: float | None, at_most: float | None
+) -> str:
+    """What is wrong with `value` for these bounds; empty if nothing."""
+    if at_least is not None and value < at_least:
+        return f"must be at least {at_least:g}"
+    if above is not None and value <= above:
+        return f"must be more than {above:g}"
+    if at_most is not None and value > at_most:
+        return f"must be at most {at_most:g}"
+    return ""
 
 
 def _parse(env: str, raw: str, hint: Any) -> Any:
@@ -279,13 +392,12 @@ def _parse(env: str, raw: str, hint: Any) -> Any:
         if target is int:
             return int(raw)
         if target is float:
-            return float(raw)
+            number = float(raw)
+            if not math.isfinite(number):
+                raise ValueError("expected a finite number")
+            return number
         if target is Path:
             return Path(raw)
         return raw
     except ValueError as exc:
         raise ConfigError(f"{env}={raw!r} is not valid: {exc}") from None
-
-
-if __name__ == "__main__":
-    print(markdown_table())

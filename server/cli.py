@@ -15,7 +15,8 @@ from aiohttp import web
 
 from actors.runtime import SupervisorSpec
 from ops import logging as structured_logging
-from ops.config import ConfigError, Settings, documented
+from ops.config import ConfigError, Settings
+from ops.settings_doc import documented
 from server import admin_cli
 from server.app import create_app
 from server.client_address import trusted_networks
@@ -27,7 +28,11 @@ log = logging.getLogger("rateline")
 
 
 def _environment_help() -> str:
-    rows = [f"  {d.env:<32} {d.help} (default: {d.default or 'unset'})" for d in documented()]
+    rows = [
+        f"  {d.env:<32} {d.help} (default: {d.default or 'unset'}"
+        + (f"; {d.allowed})" if d.allowed else ")")
+        for d in documented()
+    ]
     return "environment variables:\n" + "\n".join(rows)
 
 
