@@ -2,6 +2,7 @@
 the rates stop when the leader dies.
 
     python -m bench.cluster [--clients 200] [--seconds 20] [--tick 0.2]
+                            [--stop-with kill|freeze]
 
 Two `rateline serve` processes share one database (an embedded PostgreSQL
 started here, or DATABASE_URL when set), the simulated market ticking every
@@ -13,10 +14,13 @@ tick and, on the follower, the NOTIFY and the read of what was stored.
 
 Baseline, in the same run: the leader's own clients. Reported: p50/p99 on
 each node, the follower's extra latency and ratio, whether both saw the same
-offsets, and then, after the leader is killed (SIGKILL), how long the
-follower's clients waited for the first update of a tick after the kill (the
-lead is bid for every RATELINE_LEADER_CHECK_SECONDS, default 2; the first
-tick comes at once).
+offsets, and then, after the leader is stopped, how long the follower's
+clients waited for the first update of a tick after the stop (the lead is
+bid for every RATELINE_LEADER_CHECK_SECONDS, default 2; the first tick comes
+at once). The leader is stopped with SIGKILL (`kill`: its connections close
+at once), or with SIGSTOP (`freeze`: a hung host, whose connections stay
+open and look alive to the database); a frozen leader is then let go on
+(SIGCONT) to see that it takes up following.
 
 Results are printed and written to bench/results/cluster.json.
 """
@@ -44,6 +48,9 @@ import orjson
 from storage.embedded import EmbeddedPostgres
 
 RESULTS = Path(__file__).parent / "results" / "cluster.json"
+# A frozen leader's session ends only once the database has heard nothing
+# for twice the check interval plus the check's timeout: 9 s by default.
+FAILOVER_WAIT = {"kill": 8.0, "freeze": 20.0}
 
 
 def free_port() -> int:
@@ -128,10 +135,11 @@ async def measure(url: str, folder: Path, args: argparse.Namespace) -> dict[str,
             await asyncio.sleep(args.seconds)
             end = time.time()
 
-            leader.send_signal(signal.SIGKILL)
+            leader.send_signal(signal.SIGSTOP if args.stop_with == "freeze" else signal.SIGKILL)
             killed = time.time()
-            leader.wait()
-            await asyncio.sleep(args.failover_wait)
+            if args.stop_with == "kill":
+                leader.wait()
+            await asyncio.sleep(args.failover_wait or FAILOVER_WAIT[args.stop_with])
             after = [  # the first update of a tick after the kill: the new leader's
                 min((at for _, lat, at in c.seen if at - lat > killed), default=float("nan"))
                 for c in groups[1]
@@ -139,9 +147,14 @@ async def measure(url: str, folder: Path, args: argparse.Namespace) -> dict[str,
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            ex_leader_follows = None
+            if args.stop_with == "freeze":
+                leader.send_signal(signal.SIGCONT)
+                ex_leader_follows = await follows(session, ports[0])
         finally:
             for process in (leader, follower):
                 if process is not None and process.poll() is None:
+                    process.send_signal(signal.SIGCONT)
                     process.send_signal(signal.SIGTERM)
                     process.wait(30)
 
@@ -161,12 +174,25 @@ async def measure(url: str, folder: Path, args: argparse.Namespace) -> dict[str,
         },
         "same_offsets": offsets[0] == offsets[1],
         "offsets_seen": [len(o) for o in offsets],
+        "stop_with": args.stop_with,
         "failover_seconds": {
             "median": statistics.median(first_after) if first_after else None,
             "max": max(first_after) if first_after else None,
             "clients_resumed": len(first_after),
         },
+        "ex_leader_follows": ex_leader_follows,
     }
+
+
+async def follows(session: aiohttp.ClientSession, port: int, within: float = 15.0) -> bool:
+    """Whether the node on `port` comes to say that another node fetches the rates."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        parts = await ready(session, port)
+        if any(p["detail"] == "another node fetches the rates" for p in parts):
+            return True
+        await asyncio.sleep(0.2)
+    return False
 
 
 async def amain(args: argparse.Namespace) -> dict[str, Any]:
@@ -191,7 +217,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="steady phase")
     parser.add_argument("--tick", type=float, default=0.2, help="simulated market interval")
     parser.add_argument(
-        "--failover-wait", type=float, default=8.0, help="seconds to watch after the kill"
+        "--stop-with", choices=sorted(FAILOVER_WAIT), default="kill", help="how the leader stops"
+    )
+    parser.add_argument(
+        "--failover-wait",
+        type=float,
+        default=None,
+        help="seconds to watch after the stop (default: 8 after kill, 20 after freeze)",
     )
     args = parser.parse_args()
     result = asyncio.run(amain(args))
@@ -205,10 +237,17 @@ def main() -> None:
     print(f"follower_p99_vs_leader: {follow['p99_ms'] / lead['p99_ms']:.2f}")
     print(f"same offsets on both nodes: {result['same_offsets']} {result['offsets_seen']}")
     failover = result["failover_seconds"]
-    print(
-        f"after SIGKILL of the leader: next update on the follower after {failover['median']:.2f} s"
-        f" (median; max {failover['max']:.2f} s; {failover['clients_resumed']} clients)"
-    )
+    how = "SIGKILL" if args.stop_with == "kill" else "SIGSTOP (frozen, connections open)"
+    if failover["median"] is None:
+        print(f"after {how} of the leader: no update reached the follower's clients")
+    else:
+        print(
+            f"after {how} of the leader: next update on the follower after"
+            f" {failover['median']:.2f} s (median; max {failover['max']:.2f} s;"
+            f" {failover['clients_resumed']} clients)"
+        )
+    if result["ex_leader_follows"] is not None:
+        print(f"the ex-leader, let go on, follows: {result['ex_leader_follows']}")
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_bytes(orjson.dumps({"args": vars(args), **result}, option=orjson.OPT_INDENT_2))
 
