@@ -9,13 +9,15 @@ they cannot drift apart.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
-import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union, get_args, get_origin, get_type_hints
+from typing import Any, get_type_hints
+
+from ops.setting_values import ConfigError, out_of_bounds, parse_value
+
+__all__ = ["ConfigError", "Settings", "setting"]
 
 
 def setting(
@@ -328,7 +330,7 @@ class Settings:
             value, meta = getattr(self, f.name), f.metadata
             if isinstance(value, bool) or not isinstance(value, int | float):
                 continue
-            wrong = _out_of_bounds(value, meta["at_least"], meta["above"], meta["at_most"])
+            wrong = out_of_bounds(value, meta["at_least"], meta["above"], meta["at_most"])
             if wrong:
                 raise ConfigError(f"{meta['env']}={value!r} is not valid: {wrong}")
         if self.db_pool_min > self.db_pool_max:
@@ -346,7 +348,7 @@ class Settings:
         for f in dataclasses.fields(cls):
             raw = environ.get(f.metadata["env"])
             if raw is not None and raw != "":
-                values[f.name] = _parse(f.metadata["env"], raw, hints[f.name])
+                values[f.name] = parse_value(f.metadata["env"], raw, hints[f.name])
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -359,45 +361,3 @@ class Settings:
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
-
-
-class ConfigError(ValueError):
-    pass
-
-
-def _out_of_bounds(
-    value: float, at_least: float | None, above: float | None, at_most: float | None
-) -> str:
-    """What is wrong with `value` for these bounds; empty if nothing."""
-    if at_least is not None and value < at_least:
-        return f"must be at least {at_least:g}"
-    if above is not None and value <= above:
-        return f"must be more than {above:g}"
-    if at_most is not None and value > at_most:
-        return f"must be at most {at_most:g}"
-    return ""
-
-
-def _parse(env: str, raw: str, hint: Any) -> Any:
-    target = hint
-    if get_origin(hint) in (Union, types.UnionType):
-        target = next(a for a in get_args(hint) if a is not type(None))
-    try:
-        if target is bool:
-            if raw.lower() in {"1", "true", "yes", "on"}:
-                return True
-            if raw.lower() in {"0", "false", "no", "off"}:
-                return False
-            raise ValueError("expected 1/0, true/false, yes/no or on/off")
-        if target is int:
-            return int(raw)
-        if target is float:
-            number = float(raw)
-            if not math.isfinite(number):
-                raise ValueError("expected a finite number")
-            return number
-        if target is Path:
-            return Path(raw)
-        return raw
-    except ValueError as exc:
-        raise ConfigError(f"{env}={raw!r} is not valid: {exc}") from None
