@@ -33,7 +33,9 @@ contender alike.
 
 Results are printed and written to bench/results/fanout.json; quote the
 ratios, since absolute figures drift with the machine. Contenders take turns
-for --rounds rounds and the medians are reported.
+for --rounds rounds and the medians are reported. Each ratio is given twice:
+from the medians, and as the median of the rounds' own ratios (with their
+range), which compares contenders only with those that ran in the same round.
 
 Targets: CPU per delivered update <= 1.15 x floor and <= 0.7 x naive; p99
 <= 45 ms at 1 update/s to 5,000 clients; <= 20 KiB per idle connection;
@@ -57,7 +59,7 @@ import aiohttp
 import orjson
 
 from bench import fanout_client, fanout_server
-from bench.fanout_report import median_of, ratios, table
+from bench.fanout_report import median_of, paired_ratios, ratios, table
 
 RESULTS = Path(__file__).parent / "results" / "fanout.json"
 CONTENDERS = ("naive", "naive+uvloop", "floor", "rateline", "rateline-solo", "rateline+slow")
@@ -297,8 +299,11 @@ async def amain(args: argparse.Namespace) -> None:
     print(f"medians of {args.rounds} round(s); frames of {len(fanout_server.payload(0))} bytes")
     print(table(results))
     found = ratios(results)
+    paired = paired_ratios(rounds)
+    print("ratio: of the medians | median of each round's own (least-greatest)")
     for name, value in found.items():
-        print(f"{name}: {value:.2f}")
+        mid, low, high = paired[name]
+        print(f"{name}: {value:.2f} | {mid:.2f} ({low:.2f}-{high:.2f})")
     for r in results:
         if "slow_reader" in r:
             print(f"slow reader: {r['slow_reader']}")
@@ -311,6 +316,7 @@ async def amain(args: argparse.Namespace) -> None:
                 "results": results,
                 "rounds": rounds,
                 "ratios": found,
+                "paired_ratios": paired,
                 "frame_bytes": len(fanout_server.payload(0)),
             },
             option=orjson.OPT_INDENT_2,

@@ -68,6 +68,19 @@ def ratios(results: list[dict[str, Any]]) -> dict[str, float]:
     return out
 
 
+def paired_ratios(rounds: dict[str, list[dict[str, Any]]]) -> dict[str, tuple[float, ...]]:
+    """Per ratio, its median, least and greatest over rounds, each round's
+    contenders compared with each other only: the machine drifts between
+    rounds more than within one."""
+    count = min(len(runs) for runs in rounds.values())
+    per_round = [ratios([runs[i] for runs in rounds.values()]) for i in range(count)]
+    out: dict[str, tuple[float, ...]] = {}
+    for name in per_round[0] if per_round else ():
+        values = [r[name] for r in per_round if name in r]
+        out[name] = (statistics.median(values), min(values), max(values))
+    return out
+
+
 def median_of(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     """Per figure, the median over rounds (the first round's value if not a number)."""
     out: dict[str, Any] = {}
