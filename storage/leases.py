@@ -13,8 +13,11 @@ that.
 from __future__ import annotations
 
 import contextlib
+import logging
 
 import asyncpg
+
+log = logging.getLogger("rateline.leadership")
 
 # Advisory lock keys of single-leader work (storage.migrations has its own).
 RATES_LEASE = 0x52_4C_52_41_54_45_53  # "RLRATES"
@@ -35,15 +38,12 @@ class AdvisoryLease:
 
     async def try_acquire(self) -> bool:
         """Take the lock if no other session holds it; never waits for it."""
-        conn = self._conn
-        if conn is None or conn.is_closed():
-            idle = {"idle_session_timeout": str(max(1, round(self.silence * 1000)))}
-            conn = self._conn = await asyncpg.connect(
-                self.dsn, timeout=self.timeout, server_settings=idle
-            )
         try:
+            if self._conn is None or self._conn.is_closed():
+                self._conn = await asyncpg.connect(self.dsn, timeout=self.timeout)
+                await self._end_when_silent(self._conn)
             sql = "SELECT pg_try_advisory_lock($1)"
-            return bool(await conn.fetchval(sql, self.key, timeout=self.timeout))
+            return bool(await self._conn.fetchval(sql, self.key, timeout=self.timeout))
         except BaseException:
             self._drop()
             raise
@@ -59,6 +59,18 @@ class AdvisoryLease:
             self._drop()
             return False
         return True
+
+    async def _end_when_silent(self, conn: asyncpg.Connection) -> None:
+        version = conn.get_server_version()
+        if version < (14,):
+            log.warning(
+                "PostgreSQL %s cannot end a silent session (14 or later can): a node that"
+                " hangs while leading keeps the lead until TCP gives it up",
+                version.major,
+            )
+            return
+        milliseconds = max(1, round(self.silence * 1000))
+        await conn.execute(f"SET idle_session_timeout = {milliseconds}", timeout=self.timeout)
 
     def _drop(self) -> None:
         """Cut the session without a goodbye: it did not answer, nor would it to that."""
