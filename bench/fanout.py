@@ -204,6 +204,8 @@ async def phase(
         "delivered_per_second": delivered / max(last - run["started"], 1e-9),
         "gc_cpu_seconds": after["gc_cpu"] - before["gc_cpu"],
         "gc_runs": after["gc_runs"] - before["gc_runs"],
+        "voluntary_switches_per_update": (after["switches"][0] - before["switches"][0]) / updates,
+        "involuntary_switches_per_update": (after["switches"][1] - before["switches"][1]) / updates,
         "broadcast_wall_ms_p50": 1000 * statistics.median(run["walls"]),
         "broadcast_cpu_ms_p50": 1000 * statistics.median(run["cpus"]),
         "p50_ms": 1000 * _quantile(latencies, 0.50) if latencies else None,

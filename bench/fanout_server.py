@@ -245,12 +245,18 @@ def build(kind: str, config: HubConfig) -> tuple[web.Application, Publisher]:
     async def stats(request: web.Request) -> web.Response:
         if "collect" in request.query:  # before a memory reading, outside any phase
             gc.collect()
+        switches = [p.num_ctx_switches() for p in [process, *processes()]]
         return web.json_response(
             {
                 "cpu": cpu_seconds(),
                 "gc_cpu": collecting["cpu"],
                 "gc_runs": collecting["runs"],
                 "rss": sum(p.memory_info().rss for p in [process, *processes()]),
+                # [voluntary, involuntary]: a process made to give up its CPU mid-broadcast
+                "switches": [
+                    sum(s.voluntary for s in switches),
+                    sum(s.involuntary for s in switches),
+                ],
                 "connections": publisher.connections(),
                 **publisher.counters(),
             }
