@@ -61,16 +61,10 @@ class Settings:
     )
     log_level: str = setting("RATELINE_LOG_LEVEL", "info", "debug, info, warning or error.")
     max_body_bytes: int = setting(
-        "RATELINE_MAX_BODY_BYTES",
-        1_048_576,
-        "Largest accepted request body, in bytes.",
-        at_least=1,
+        "RATELINE_MAX_BODY_BYTES", 1_048_576, "Largest accepted request body, in bytes.", at_least=1
     )
     shutdown_timeout: float = setting(
-        "RATELINE_SHUTDOWN_TIMEOUT",
-        10.0,
-        "Seconds allowed for a graceful stop.",
-        at_least=0,
+        "RATELINE_SHUTDOWN_TIMEOUT", 10.0, "Seconds allowed for a graceful stop.", at_least=0
     )
     public_url: str = setting(
         "RATELINE_PUBLIC_URL",
@@ -89,16 +83,10 @@ class Settings:
     )
     sim_seed: int = setting("RATELINE_SIM_SEED", 20261129, "Seed of the simulated market.")
     sim_interval: float = setting(
-        "RATELINE_SIM_INTERVAL",
-        5.0,
-        "Seconds between simulated market ticks.",
-        above=0,
+        "RATELINE_SIM_INTERVAL", 5.0, "Seconds between simulated market ticks.", above=0
     )
     rate_poll_seconds: float = setting(
-        "RATELINE_RATE_POLL_SECONDS",
-        3600.0,
-        "Seconds between FRED/PMMS polls.",
-        above=0,
+        "RATELINE_RATE_POLL_SECONDS", 3600.0, "Seconds between FRED/PMMS polls.", above=0
     )
     fred_api_key: str | None = setting("FRED_API_KEY", None, "FRED API key.", secret=True)
     fred_base_url: str = setting(
@@ -110,10 +98,7 @@ class Settings:
         "RATELINE_PMMS_URL", None, "URL of Freddie Mac's PMMS history CSV."
     )
     rate_source_timeout: float = setting(
-        "RATELINE_RATE_SOURCE_TIMEOUT",
-        10.0,
-        "Seconds a rate source has to answer.",
-        above=0,
+        "RATELINE_RATE_SOURCE_TIMEOUT", 10.0, "Seconds a rate source has to answer.", above=0
     )
     rate_retry_seconds: float = setting(
         "RATELINE_RATE_RETRY_SECONDS",
@@ -174,10 +159,7 @@ class Settings:
         at_least=1,
     )
     channel_history: int = setting(
-        "RATELINE_CHANNEL_HISTORY",
-        1000,
-        "Updates kept per channel for replay.",
-        at_least=1,
+        "RATELINE_CHANNEL_HISTORY", 1000, "Updates kept per channel for replay.", at_least=1
     )
     leader_check_seconds: float = setting(
         "RATELINE_LEADER_CHECK_SECONDS",
@@ -209,10 +191,7 @@ class Settings:
         "RATELINE_SMTP_CA_FILE", None, "CA bundle to trust for the SMTP server's certificate."
     )
     mailer_poll_seconds: float = setting(
-        "RATELINE_MAILER_POLL_SECONDS",
-        15.0,
-        "Seconds between outbox sweeps.",
-        above=0,
+        "RATELINE_MAILER_POLL_SECONDS", 15.0, "Seconds between outbox sweeps.", above=0
     )
     mailer_retry_base_seconds: float = setting(
         "RATELINE_MAILER_RETRY_BASE_SECONDS",
@@ -233,34 +212,19 @@ class Settings:
         at_least=1,
     )
     session_idle_minutes: int = setting(
-        "RATELINE_SESSION_IDLE_MINUTES",
-        30,
-        "Idle timeout of a session.",
-        at_least=1,
+        "RATELINE_SESSION_IDLE_MINUTES", 30, "Idle timeout of a session.", at_least=1
     )
     session_max_hours: int = setting(
-        "RATELINE_SESSION_MAX_HOURS",
-        12,
-        "Absolute lifetime of a session.",
-        at_least=1,
+        "RATELINE_SESSION_MAX_HOURS", 12, "Absolute lifetime of a session.", at_least=1
     )
     argon2_time_cost: int = setting(
-        "RATELINE_ARGON2_TIME_COST",
-        3,
-        "Argon2id passes per password hash.",
-        at_least=1,
+        "RATELINE_ARGON2_TIME_COST", 3, "Argon2id passes per password hash.", at_least=1
     )
     argon2_memory_kib: int = setting(
-        "RATELINE_ARGON2_MEMORY_KIB",
-        65_536,
-        "Argon2id memory per password hash, KiB.",
-        at_least=8,
+        "RATELINE_ARGON2_MEMORY_KIB", 65_536, "Argon2id memory per password hash, KiB.", at_least=8
     )
     argon2_parallelism: int = setting(
-        "RATELINE_ARGON2_PARALLELISM",
-        4,
-        "Argon2id lanes per password hash.",
-        at_least=1,
+        "RATELINE_ARGON2_PARALLELISM", 4, "Argon2id lanes per password hash.", at_least=1
     )
     # AI agents
     openai_api_key: str | None = setting(
@@ -271,28 +235,16 @@ class Settings:
     )
     openai_model: str = setting("RATELINE_OPENAI_MODEL", "gpt-4o-mini", "Model for agents.")
     openai_timeout: float = setting(
-        "RATELINE_OPENAI_TIMEOUT",
-        20.0,
-        "Seconds before a model answer is too late.",
-        above=0,
+        "RATELINE_OPENAI_TIMEOUT", 20.0, "Seconds before a model answer is too late.", above=0
     )
     ai_daily_tokens: int = setting(
-        "RATELINE_AI_DAILY_TOKENS",
-        2_000_000,
-        "Daily model token budget, all users.",
-        at_least=0,
+        "RATELINE_AI_DAILY_TOKENS", 2_000_000, "Daily model token budget, all users.", at_least=0
     )
     ai_user_daily_tokens: int = setting(
-        "RATELINE_AI_USER_DAILY_TOKENS",
-        50_000,
-        "Daily model token budget per user.",
-        at_least=0,
+        "RATELINE_AI_USER_DAILY_TOKENS", 50_000, "Daily model token budget per user.", at_least=0
     )
     agent_cache_ttl: float = setting(
-        "RATELINE_AGENT_CACHE_TTL",
-        900.0,
-        "Seconds an agent answer stays cached.",
-        at_least=0,
+        "RATELINE_AGENT_CACHE_TTL", 900.0, "Seconds an agent answer stays cached.", at_least=0
     )
     agent_cache_ttls: str = setting(
         "RATELINE_AGENT_CACHE_TTLS",
@@ -300,10 +252,7 @@ class Settings:
         "Per-agent cache seconds, e.g. mortgage_advisor=600,lead_qualifier=3600 (0 = off).",
     )
     openai_max_retries: int = setting(
-        "RATELINE_OPENAI_MAX_RETRIES",
-        2,
-        "Model retries after the first attempt.",
-        at_least=0,
+        "RATELINE_OPENAI_MAX_RETRIES", 2, "Model retries after the first attempt.", at_least=0
     )
     openai_backoff: float = setting(
         "RATELINE_OPENAI_BACKOFF",
