@@ -245,13 +245,14 @@ def build(kind: str, config: HubConfig) -> tuple[web.Application, Publisher]:
     async def stats(request: web.Request) -> web.Response:
         if "collect" in request.query:  # before a memory reading, outside any phase
             gc.collect()
-        switches = [p.num_ctx_switches() for p in [process, *processes()]]
+        everyone = [process, *processes()]
+        switches = [p.num_ctx_switches() for p in everyone]
         return web.json_response(
             {
                 "cpu": cpu_seconds(),
                 "gc_cpu": collecting["cpu"],
                 "gc_runs": collecting["runs"],
-                "rss": sum(p.memory_info().rss for p in [process, *processes()]),
+                "rss": sum(p.memory_info().rss for p in everyone),
                 # [voluntary, involuntary]: a process made to give up its CPU mid-broadcast
                 "switches": [
                     sum(s.voluntary for s in switches),
