@@ -1,7 +1,7 @@
 """WebSocket fan-out: Rateline's hub against a naive and a floor broadcaster.
 
     python -m bench.fanout [--clients 2000] [--client-procs 2] [--rate 1]
-                           [--seconds 20] [--burst 400] [--rounds 3] [--pin]
+                           [--seconds 30] [--burst 400] [--rounds 3] [--pin]
                            [--contenders naive,floor,...]
 
 Each contender runs in its own server process on 127.0.0.1, with the clients
@@ -29,7 +29,10 @@ of one broadcast (median), each update's p99 beside its broadcast's length
 (`updates`, first round), the clients' own CPU per update, and the server's
 garbage-collection time. On loopback the kernel does the receiving side's
 work in the sender's system call, so the server figures include it for every
-contender alike.
+contender alike. The fixed-rate phase lasts 5 s longer than a heartbeat
+interval by default, so it holds each client's first ping and pong (due one
+interval after it connected) in every round: Rateline's figure there includes
+the heartbeat it pays in steady state. The baselines send no pings.
 
 Results are printed and written to bench/results/fanout.json; quote the
 ratios, since absolute figures drift with the machine. Contenders take turns
@@ -60,6 +63,7 @@ import orjson
 
 from bench import fanout_client, fanout_server
 from bench.fanout_report import median_of, paired_ratios, ratios, table
+from server.ws_conn import HubConfig
 
 RESULTS = Path(__file__).parent / "results" / "fanout.json"
 CONTENDERS = ("naive", "naive+uvloop", "floor", "rateline", "rateline-solo", "rateline+slow")
@@ -331,7 +335,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=2000)
     parser.add_argument("--client-procs", type=int, default=2)
     parser.add_argument("--rate", type=float, default=1.0, help="updates per second")
-    parser.add_argument("--seconds", type=float, default=20.0, help="fixed-rate phase")
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=HubConfig.heartbeat + 5.0,
+        help="fixed-rate phase (default: holds one heartbeat round)",
+    )
     parser.add_argument("--burst", type=int, default=400, help="updates in the burst")
     parser.add_argument("--contenders", default=",".join(CONTENDERS))
     parser.add_argument("--rounds", type=int, default=3, help="report the median of these")
