@@ -88,7 +88,8 @@ class Hub:
         self.authenticator: Authenticator | None = None
         self.private = PrivateChannels(log_store, self._fan_out, self.resync)
         self._snapshot_frames: dict[str, bytes] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        # Tasks of connections finishing their close handshake.
+        self._closing: set[asyncio.Task[Any]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._book: RateBook | None = None
         self._listener: Callable[[RateCommit], None] | None = None
@@ -136,8 +137,8 @@ class Hub:
                 await self._sweeper
         for conn in list(self.connections):
             self.close_connection(conn, GOING_AWAY, "server shutting down")
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=self.config.close_timeout + 1)
+        if self._closing:
+            await asyncio.wait(list(self._closing), timeout=self.config.close_timeout + 1)
         # Broadcasts from here on are the loop's; the old senders stop off the loop.
         senders, self.senders = self.senders, Senders(0, 0)
         self._targets.clear()
@@ -197,23 +198,39 @@ class Hub:
                     self.private.forget(channel)
 
     def close_connection(self, conn: Connection, code: int, reason: str) -> None:
-        """Start the close handshake; a peer that does not finish it is cut off."""
+        """Stop sending to `conn` and have its own task close it (`finish_close`).
+
+        The connection's task is woken from its read by cancellation. aiohttp
+        closed from another task while one waits in receive() shuts the socket
+        without reading what the peer still sends, such as the pong of a slow
+        reader catching up; the kernel then resets the connection and drops
+        the close frame still queued for the peer."""
         if conn.closing:
             return
         if code == SLOW_CONSUMER:
             SLOW_DISCONNECTS.inc()
         self._detach(conn)
         conn.closing = True
-        task = asyncio.get_running_loop().create_task(self._close(conn, code, reason))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        conn.close_code, conn.close_reason = code, reason
+        task = conn.task
+        if task is None:
+            return
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+        if task is not asyncio.current_task():
+            conn.woken = True
+            task.cancel()
 
-    async def _close(self, conn: Connection, code: int, reason: str) -> None:
+    async def finish_close(self, conn: Connection) -> None:
+        """The close handshake, run by the connection's task: send the close
+        frame and read until the peer's; one that does not answer is cut off."""
         transport = conn.transport
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(self.config.close_timeout):
-                await conn.ws.close(code=code, message=reason.encode(), drain=False)
+                await conn.ws.close(
+                    code=conn.close_code, message=conn.close_reason.encode(), drain=False
+                )
         except Exception as exc:  # the peer is gone or stuck; the abort below ends it
             log.debug("close of a WebSocket failed: %r", exc)
         finally:

@@ -108,6 +108,8 @@ class Connection:
 
     __slots__ = (
         "behind_since",
+        "close_code",
+        "close_reason",
         "closing",
         "due_tick",
         "errors",
@@ -118,7 +120,9 @@ class Connection:
         "queued",
         "request",
         "subs",
+        "task",
         "transport",
+        "woken",
         "ws",
     )
 
@@ -133,6 +137,12 @@ class Connection:
         self.queued: deque[bytes] | None = None
         self.behind_since = 0.0
         self.closing = False
+        self.close_code = 0
+        self.close_reason = ""
+        # The task reading this connection (server.ws_session), while it reads;
+        # `woken` once the hub has cancelled it to make it close.
+        self.task: asyncio.Task[Any] | None = None
+        self.woken = False
         self.errors: deque[float] | None = None
         self.identity: Any = None
         self.next_ping = now

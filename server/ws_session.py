@@ -9,6 +9,7 @@ and answered, so no input can end another connection or the hub.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import deque
@@ -70,6 +71,7 @@ async def serve(hub: Hub, request: web.Request) -> web.WebSocketResponse:
     )
     await ws.prepare(request)
     conn = Connection(ws, request, time.monotonic())
+    task = conn.task = asyncio.current_task()
     hub.add(conn)
     session = Session(hub, conn)
     try:
@@ -85,8 +87,17 @@ async def serve(hub: Hub, request: web.Request) -> web.WebSocketResponse:
                 session.error(BINARY_NOT_SUPPORTED, "send JSON text frames")
             elif kind is WSMsgType.ERROR:
                 break
+            if conn.closing:
+                break
+    except asyncio.CancelledError:
+        # the hub's wake-up to close is expected; any other cancel goes on
+        if task is None or not conn.woken or task.uncancel() > 0:
+            raise
     finally:
+        conn.task = None
         hub.remove(conn)
+    if conn.closing:
+        await hub.finish_close(conn)
     return ws
 
 

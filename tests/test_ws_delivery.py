@@ -204,3 +204,28 @@ async def test_a_client_that_never_reads_is_closed_while_others_keep_receiving(l
             await asyncio.wait_for(slow.recv(), 5)
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 4008 and closed.value.rcvd.reason == "slow consumer"
+
+
+async def test_a_slow_client_that_speaks_while_catching_up_still_reads_4008(live):
+    """Browsers answer pings even while behind: a frame that arrives after the
+    server decided to close must not turn the close into a reset that throws
+    away the close frame still queued for the client."""
+    client, market = await live(ws_slow_consumer_seconds=0.2)
+    await market.move()
+    url = str(client.make_url("/ws")).replace("http", "ws", 1)
+    slow = await slow_reader(url)
+    disconnects_before = metric("rateline_ws_slow_consumer_disconnects_total")
+    await slow.send('{"op":"subscribe","channel":"rates"}')
+    moves = 0
+    while metric("rateline_ws_slow_consumer_disconnects_total") == disconnects_before:
+        await market.move((PRODUCTS[moves % 6],))
+        moves += 1
+        assert moves < 3000, "the slow client was never closed"
+
+    await slow.send('{"op":"ping"}')
+    await asyncio.sleep(0.2)  # the frame reaches the server before the client reads
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        while True:
+            await asyncio.wait_for(slow.recv(), 5)
+    assert closed.value.rcvd is not None, "the close frame was lost"
+    assert closed.value.rcvd.code == 4008 and closed.value.rcvd.reason == "slow consumer"
