@@ -198,7 +198,8 @@ class Hub:
                     self.private.forget(channel)
 
     def close_connection(self, conn: Connection, code: int, reason: str) -> None:
-        """Stop sending to `conn` and have its own task close it (`finish_close`).
+        """Stop sending to `conn` and have its own task close it
+        (server.ws_session.close_handshake).
 
         The connection's task is woken from its read by cancellation. aiohttp
         closed from another task while one waits in receive() shuts the socket
@@ -220,21 +221,6 @@ class Hub:
         if task is not asyncio.current_task():
             conn.woken = True
             task.cancel()
-
-    async def finish_close(self, conn: Connection) -> None:
-        """The close handshake, run by the connection's task: send the close
-        frame and read until the peer's; one that does not answer is cut off."""
-        transport = conn.transport
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(self.config.close_timeout):
-                await conn.ws.close(
-                    code=conn.close_code, message=conn.close_reason.encode(), drain=False
-                )
-        except Exception as exc:  # the peer is gone or stuck; the abort below ends it
-            log.debug("close of a WebSocket failed: %r", exc)
-        finally:
-            loop.call_later(self.config.close_timeout, _abort, transport)
 
     # -- channel state --------------------------------------------------------------
 
@@ -398,9 +384,3 @@ class Hub:
 
     def pong(self, conn: Connection) -> None:
         self._heartbeat.answered(conn, time.monotonic())
-
-
-def _abort(transport: Any) -> None:
-    with contextlib.suppress(Exception):
-        if not transport.is_closing() or transport.get_write_buffer_size():
-            transport.abort()

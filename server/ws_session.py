@@ -10,6 +10,7 @@ and answered, so no input can end another connection or the hub.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -97,8 +98,29 @@ async def serve(hub: Hub, request: web.Request) -> web.WebSocketResponse:
         conn.task = None
         hub.remove(conn)
     if conn.closing:
-        await hub.finish_close(conn)
+        await close_handshake(conn, hub.config.close_timeout)
     return ws
+
+
+async def close_handshake(conn: Connection, grace: float) -> None:
+    """Send the close frame and read until the peer's, dropping what comes
+    before it; a peer that does not finish within `grace` seconds is cut off."""
+    transport = conn.transport
+    try:
+        async with asyncio.timeout(grace):
+            await conn.ws.close(
+                code=conn.close_code, message=conn.close_reason.encode(), drain=False
+            )
+    except Exception as exc:  # the peer is gone or stuck; the abort below ends it
+        log.debug("close of a WebSocket failed: %r", exc)
+    finally:
+        asyncio.get_running_loop().call_later(grace, _abort, transport)
+
+
+def _abort(transport: asyncio.Transport) -> None:
+    with contextlib.suppress(Exception):
+        if not transport.is_closing() or transport.get_write_buffer_size():
+            transport.abort()
 
 
 class Session:
