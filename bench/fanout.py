@@ -30,9 +30,10 @@ of one broadcast (median), each update's p99 beside its broadcast's length
 garbage-collection time. On loopback the kernel does the receiving side's
 work in the sender's system call, so the server figures include it for every
 contender alike. The fixed-rate phase lasts 5 s longer than a heartbeat
-interval by default, so it holds each client's first ping and pong (due one
-interval after it connected) in every round: Rateline's figure there includes
-the heartbeat it pays in steady state. The baselines send no pings.
+interval by default, so it holds each client's first ping and pong (due
+within one interval after it connected) in every round: Rateline's figure
+there includes the heartbeat it pays in steady state. The burst may hold some
+second pings. The baselines send no pings.
 
 Results are printed and written to bench/results/fanout.json; quote the
 ratios, since absolute figures drift with the machine. Contenders take turns

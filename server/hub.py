@@ -149,7 +149,7 @@ class Hub:
     def add(self, conn: Connection) -> None:
         self.connections[conn] = None
         self._by_transport[conn.transport] = conn
-        self._heartbeat.answered(conn, time.monotonic())
+        self._heartbeat.joined(conn, time.monotonic())
         CONNECTIONS.inc()
         if len(self.connections) >= self.config.sender_min_subscribers:
             self.senders.start()  # ahead of the first broadcast large enough to share

@@ -5,11 +5,18 @@ Walking every connection on each sweep to find the few that are due touches
 thousands of idle objects, each a cache miss, to do nothing. Connections are
 filed instead under the tick in which they fall due, and a sweep reads only
 the ticks that have come round.
+
+Clients that connect together (after a deploy, or a network blip) would be
+pinged together ever after, and a few thousand pings and pongs at once hold
+up any broadcast that meets them. So a connection's first ping comes at a
+random point in the second half of its first interval, which spreads them
+over many sweeps while each sweep still sends a batch.
 """
 
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
@@ -73,12 +80,20 @@ class Heartbeat:
         self.tick = min(1.0, interval / 4, timeout / 4)
         self.wheel: HeartbeatWheel[Connection] = HeartbeatWheel(self.tick, now)
 
+    def joined(self, conn: Connection, now: float) -> None:
+        """A new connection: its first ping comes within `interval`, at a
+        random point of the second half."""
+        self._expect(conn, now + self.interval * (0.5 + 0.5 * random.random()))
+
     def answered(self, conn: Connection, now: float) -> None:
-        """A new connection, or a pong: the next ping is `interval` away."""
+        """A pong: the next ping is `interval` away."""
+        self._expect(conn, now + self.interval)
+
+    def _expect(self, conn: Connection, ping_at: float) -> None:
         conn.ping_sent = None
-        conn.next_ping = now + self.interval
+        conn.next_ping = ping_at
         if not conn.closing:
-            self.wheel.schedule(conn, conn.next_ping)
+            self.wheel.schedule(conn, ping_at)
 
     def forget(self, conn: Connection) -> None:
         self.wheel.cancel(conn)

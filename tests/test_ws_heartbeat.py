@@ -1,8 +1,12 @@
-"""The heartbeat wheel: connections come due no earlier than asked, once."""
+"""Heartbeats: the wheel brings connections due no earlier than asked, once,
+and clients that connect together are not pinged together."""
 
 from __future__ import annotations
 
-from server.ws_heartbeat import HeartbeatWheel
+from typing import Any, cast
+
+from server import ws_wire
+from server.ws_heartbeat import Heartbeat, HeartbeatWheel
 
 
 class Item:
@@ -47,3 +51,60 @@ def test_a_time_already_swept_comes_due_at_the_next_sweep():
     wheel.schedule(late, 5.0)
     assert wheel.due(12.5) == []
     assert wheel.due(13.0) == [late]
+
+
+class Peer:
+    """What the heartbeat reads and writes of a connection."""
+
+    def __init__(self) -> None:
+        self.closing = False
+        self.ping_sent: float | None = None
+        self.next_ping = 0.0
+        self.due_tick = -1
+        self.pinged_at: list[float] = []
+        self.clock = 0.0
+
+    def write(self, data: bytes) -> bool:
+        assert data == ws_wire.PING
+        self.pinged_at.append(self.clock)
+        return True
+
+
+def run(beat: Heartbeat, peers: list[Peer], start: float, until: float) -> list[int]:
+    """Sweep as the hub does from `start` to `until`; the pings each sweep sent."""
+    per_sweep = []
+    now = start
+    while now < until:
+        now += beat.tick
+        for peer in peers:
+            peer.clock = now
+        before = sum(len(p.pinged_at) for p in peers)
+        beat.sweep(now, lambda conn: None)
+        per_sweep.append(sum(len(p.pinged_at) for p in peers) - before)
+    return per_sweep
+
+
+def test_clients_that_connect_together_are_pinged_apart_within_the_interval():
+    beat = Heartbeat(25.0, 10.0, now=0.0)
+    peers = [Peer() for _ in range(2000)]
+    for peer in peers:
+        beat.joined(cast(Any, peer), 0.0)
+    per_sweep = run(beat, peers, 0.0, 25.0 + beat.tick)
+    assert all(len(peer.pinged_at) == 1 for peer in peers)
+    firsts = [peer.pinged_at[0] for peer in peers]
+    assert min(firsts) >= 12.5
+    assert max(firsts) <= 25.0 + beat.tick
+    # spread over some 13 sweeps, never all at once
+    assert max(per_sweep) <= len(peers) / 8
+
+
+def test_after_a_pong_the_next_ping_is_one_interval_away():
+    beat = Heartbeat(25.0, 10.0, now=0.0)
+    peer = Peer()
+    beat.joined(cast(Any, peer), 0.0)
+    run(beat, [peer], 0.0, 25.0 + beat.tick)
+    answered = peer.pinged_at[0] + 0.05
+    beat.answered(cast(Any, peer), answered)
+    run(beat, [peer], answered, 60.0)
+    assert len(peer.pinged_at) == 2
+    assert answered + 25.0 <= peer.pinged_at[1] < answered + 25.0 + 2 * beat.tick
