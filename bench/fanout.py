@@ -16,7 +16,9 @@ spread over separate client processes:
                  as configured by default: with sender processes (one per CPU
                  beyond the first) writing a share of each broadcast
   rateline-solo  the same with no senders: the event loop writes alone
-  rateline+slow  rateline with one extra client that never reads
+  rateline+slow  rateline with one extra client on a poor link: subscribed to
+                 every rate channel, it reads a few KiB once a second, which
+                 keeps up at the fixed rate but not in the burst
 
 Per contender: server CPU per delivered update (the CPU time of the server
 process and its sender processes over the updates the clients counted),
@@ -68,8 +70,8 @@ from server.ws_conn import HubConfig
 
 RESULTS = Path(__file__).parent / "results" / "fanout.json"
 CONTENDERS = ("naive", "naive+uvloop", "floor", "rateline", "rateline-solo", "rateline+slow")
-# Per-connection bounds small enough for the reader that never reads to be
-# noticed within the run (production: 64 KiB, 32 KiB socket buffer, 10 s).
+# Per-connection bounds small enough for the slow reader to be noticed
+# within the run (production: 64 KiB, 32 KiB socket buffer, 10 s).
 BENCH_HUB = {
     "send_buffer": 16 * 1024,
     "socket_send_buffer": 8 * 1024,

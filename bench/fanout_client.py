@@ -5,7 +5,13 @@ Each client is a bare asyncio protocol that does the upgrade, subscribes to
 latency (receive time minus the `as_of` the server stamped at publish time).
 Keeping the clients cheap leaves the CPU to the server being measured.
 
-Commands arrive on a pipe from `bench.fanout`: connect, reset, report, stop.
+The slow reader is a client on a poor link: it takes what its small receive
+buffer holds once a second, a few KiB. That keeps up with the fixed rate, so
+it answers its pings, but falls far behind in the burst. Its frames are not
+counted with the others'.
+
+Commands arrive on a pipe from `bench.fanout`: connect, reset, report, drain,
+stop.
 """
 
 from __future__ import annotations
@@ -56,6 +62,7 @@ class Tally:
 class Peer(asyncio.Protocol):
     def __init__(self, tally: Tally, host: str, port: int, slow: bool = False) -> None:
         self.tally = tally
+        self.counts = Tally() if slow else tally
         self.host, self.port = host, port
         self.slow = slow
         self.buf = bytearray()
@@ -97,10 +104,13 @@ class Peer(asyncio.Protocol):
                 self.transport.write(b"".join(client_frame(s) for s in SUBSCRIBE_ALL))
                 self.tally.ready += 1
                 self.transport.pause_reading()
+                asyncio.get_running_loop().call_later(1.0, self.sip)
                 return
             self.transport.write(client_frame(SUBSCRIBE))
+        elif self.slow:
+            self.transport.pause_reading()  # type: ignore[union-attr]
         pos, size = 0, len(data)
-        tally = self.tally
+        tally = self.counts
         while size - pos >= 2:
             length = data[pos + 1] & 0x7F
             head = 2
@@ -124,10 +134,17 @@ class Peer(asyncio.Protocol):
                 self.transport.write(client_frame(data[pos + head : end], 0xA))  # type: ignore[union-attr]
             elif opcode == 0x8:
                 code = int.from_bytes(data[pos + head : pos + head + 2], "big") if length else 1005
-                tally.closes[code] = tally.closes.get(code, 0) + 1
+                self.tally.closes[code] = self.tally.closes.get(code, 0) + 1
             pos = end
         if pos < size:
             self.buf += data[pos:]
+
+    def sip(self) -> None:
+        """Read once (data_received pauses again), and again in a second."""
+        if self.slow and not self.closed.done():
+            assert self.transport is not None
+            self.transport.resume_reading()
+            asyncio.get_running_loop().call_later(1.0, self.sip)
 
     @staticmethod
     def text(payload: bytes, tally: Tally) -> None:
@@ -231,7 +248,7 @@ def main(pipe: Any, cpus: set[int] | None = None) -> None:
                     }
                 )
             elif command == "drain":
-                # a slow reader finally reads: what did the server leave it?
+                # the slow reader reads all it can: what did the server leave it?
                 for peer in peers:
                     if peer.slow and peer.transport is not None:
                         peer.slow = False
