@@ -29,7 +29,8 @@ connections; "after traffic" also counts the senders and grown buffers), and
 what happened to the slow reader. Also recorded: the server CPU and wall time
 of one broadcast (median), each update's p99 beside its broadcast's length
 (`updates`, first round), the clients' own CPU per update, and the server's
-garbage-collection time. On loopback the kernel does the receiving side's
+garbage-collection time and longest pause; each round's p99 is printed with a
+mark where a full collection fell in the window. On loopback the kernel does the receiving side's
 work in the sender's system call, so the server figures include it for every
 contender alike. The fixed-rate phase lasts 5 s longer than a heartbeat
 interval by default, so it holds each client's first ping and pong (due
@@ -65,7 +66,7 @@ import aiohttp
 import orjson
 
 from bench import fanout_client, fanout_server
-from bench.fanout_report import median_of, paired_ratios, ratios, table
+from bench.fanout_report import median_of, p99_by_round, paired_ratios, ratios, table
 from server.ws_conn import HubConfig
 
 RESULTS = Path(__file__).parent / "results" / "fanout.json"
@@ -211,6 +212,8 @@ async def phase(
         "delivered_per_second": delivered / max(last - run["started"], 1e-9),
         "gc_cpu_seconds": after["gc_cpu"] - before["gc_cpu"],
         "gc_runs": after["gc_runs"] - before["gc_runs"],
+        "gc_full_runs": after["gc_full_runs"] - before["gc_full_runs"],
+        "gc_longest_ms": after["gc_longest_ms"],
         "voluntary_switches_per_update": (after["switches"][0] - before["switches"][0]) / updates,
         "involuntary_switches_per_update": (after["switches"][1] - before["switches"][1]) / updates,
         "broadcast_wall_ms_p50": 1000 * statistics.median(run["walls"]),
@@ -313,6 +316,7 @@ async def amain(args: argparse.Namespace) -> None:
     for name, value in found.items():
         mid, low, high = paired[name]
         print(f"{name}: {value:.2f} | {mid:.2f} ({low:.2f}-{high:.2f})")
+    print("\n".join(p99_by_round(rounds)))
     for r in results:
         if "slow_reader" in r:
             print(f"slow reader: {r['slow_reader']}")

@@ -43,6 +43,22 @@ def table(results: list[dict[str, Any]]) -> str:
     )
 
 
+def p99_by_round(rounds: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Each contender's fixed-rate p99 per round; a * marks a round whose
+    window held a full garbage collection (its longest pause in brackets)."""
+    lines = []
+    for kind, runs in rounds.items():
+        cells = []
+        for run in runs:
+            fixed = run["fixed"]
+            cell = f"{fixed['p99_ms']:.1f}" if fixed["p99_ms"] is not None else "-"
+            if fixed.get("gc_full_runs"):
+                cell += f"* ({fixed['gc_longest_ms']:.0f} ms)"
+            cells.append(cell)
+        lines.append(f"{kind}: p99 ms by round: {', '.join(cells)}")
+    return lines
+
+
 def ratios(results: list[dict[str, Any]]) -> dict[str, float]:
     by = {r["contender"]: r for r in results}
     out: dict[str, float] = {}
