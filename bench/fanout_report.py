@@ -52,7 +52,7 @@ def p99_by_round(rounds: dict[str, list[dict[str, Any]]]) -> list[str]:
         for run in runs:
             fixed = run["fixed"]
             cell = f"{fixed['p99_ms']:.1f}" if fixed["p99_ms"] is not None else "-"
-            if fixed.get("gc_full_runs"):
+            if fixed["gc_full_runs"]:
                 cell += f"* ({fixed['gc_longest_ms']:.0f} ms)"
             cells.append(cell)
         lines.append(f"{kind}: p99 ms by round: {', '.join(cells)}")
