@@ -30,12 +30,12 @@ what happened to the slow reader. Also recorded: the server CPU and wall time
 of one broadcast (median), each update's p99 beside its broadcast's length
 (`updates`, first round), the clients' own CPU per update, and the server's
 garbage-collection time and longest pause; each round's p99 is printed with a
-mark where a full collection fell in the window. On loopback the kernel does the receiving side's
-work in the sender's system call, so the server figures include it for every
-contender alike. The fixed-rate phase lasts 5 s longer than a heartbeat
-interval by default, so it holds each client's first ping and pong (due
-within one interval after it connected) in every round: Rateline's figure
-there includes the heartbeat it pays in steady state. The burst may hold some
+mark where a full collection fell in the window. On loopback the kernel does
+the receiving side's work in the sender's system call, so the server figures
+include it for every contender alike. The fixed-rate phase lasts 5 s longer
+than a heartbeat interval by default, so it holds each client's first ping
+and pong (due within one interval after it connected) in every round:
+Rateline's figure there includes the heartbeat it pays in steady state. The burst may hold some
 second pings. The baselines send no pings.
 
 Results are printed and written to bench/results/fanout.json; quote the
