@@ -59,6 +59,34 @@ def p99_by_round(rounds: dict[str, list[dict[str, Any]]]) -> list[str]:
     return lines
 
 
+def broadcast_bounds(results: list[dict[str, Any]], cpus: int, pinned: bool) -> list[str]:
+    """How near each contender's fixed-rate broadcast comes to what the
+    machine allows. On loopback the server and the clients share the CPUs, so
+    one update to every client takes at least the CPU both spend on it spread
+    over all CPUs, and at least the server's CPU spread over its own
+    processes (one, but for Rateline's senders). Pinned, the server has one
+    CPU and the clients the rest. The wall time and p99 are shown against
+    that bound: a p99 target under the bound is out of the server's reach."""
+    lines = []
+    for r in results:
+        fixed = r["fixed"]
+        server_ms = fixed["broadcast_cpu_ms_p50"]
+        clients_ms = fixed["client_cpu_us_per_delivered"] * r["clients"] / 1000
+        processes = 1 + int(r.get("senders", 0))
+        if pinned:
+            bound = max(server_ms, clients_ms / max(cpus - 1, 1))
+        else:
+            bound = max((server_ms + clients_ms) / cpus, server_ms / min(processes, cpus))
+        r["broadcast_bound_ms"] = bound
+        lines.append(
+            f"{r['contender']}: broadcast {fixed['broadcast_wall_ms_p50']:.1f} ms, at least"
+            f" {bound:.1f} ms (server {server_ms:.1f} ms CPU in {processes} process(es),"
+            f" clients {clients_ms:.1f} ms, {cpus} CPUs); p99 {fixed['p99_ms']:.1f} ms"
+            f" = {fixed['p99_ms'] / bound:.2f} x bound"
+        )
+    return lines
+
+
 def ratios(results: list[dict[str, Any]]) -> dict[str, float]:
     by = {r["contender"]: r for r in results}
     out: dict[str, float] = {}
