@@ -327,7 +327,7 @@ async def amain(args: argparse.Namespace) -> None:
         mid, low, high = paired[name]
         print(f"{name}: {value:.2f} | {mid:.2f} ({low:.2f}-{high:.2f})")
     print("\n".join(p99_by_round(rounds)))
-    print("\n".join(broadcast_bounds(results, os.cpu_count() or 1, args.pin)))
+    print("\n".join(broadcast_bounds(results, len(os.sched_getaffinity(0)), args.pin)))
     for r in results:
         if "slow_reader" in r:
             print(f"slow reader: {r['slow_reader']}")

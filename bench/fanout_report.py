@@ -71,6 +71,8 @@ def broadcast_bounds(results: list[dict[str, Any]], cpus: int, pinned: bool) -> 
     lines = []
     for r in results:
         fixed = r["fixed"]
+        if fixed["p99_ms"] is None:
+            continue
         server_ms = fixed["broadcast_cpu_ms_p50"]
         clients_ms = fixed["client_cpu_us_per_delivered"] * r["clients"] / 1000
         processes = 1 + int(r.get("senders", 0))
