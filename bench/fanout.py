@@ -30,16 +30,16 @@ slow reader. Also recorded: the server CPU and wall time of one broadcast
 (median), each update's p99 beside its broadcast's length (`updates`, first
 round), the clients' own CPU per update, and the server's garbage-collection
 time and longest pause; each round's p99 is printed with a mark where a full
-collection fell in the window. Each broadcast at the fixed rate is set against
-the least time the machine allows it (the CPU the server and the clients spend
-on one update, over the CPUs they share), and the p99 is given as a multiple
-of that bound. On loopback the kernel does the receiving side's work in the
-sender's system call, so the server figures include it for every contender
-alike. The fixed-rate phase lasts 5 s longer than a heartbeat interval by
-default, so it holds each client's first ping and pong (due within one
-interval after it connected) in every round: Rateline's figure there includes
-the heartbeat it pays in steady state. The burst may hold some second pings.
-The baselines send no pings.
+collection fell in the window. At the fixed rate the p99 is also given as a
+multiple of the least time the machine allows one update to reach every
+client (the CPU the server and the clients spend on it, over the CPUs they
+share), beside the time the server's writes take. On loopback the kernel does
+the receiving side's work in the sender's system call, so the server figures
+include it for every contender alike. The fixed-rate phase lasts 5 s longer
+than a heartbeat interval by default, so it holds each client's first ping and
+pong (due within one interval after it connected) in every round: Rateline's
+figure there includes the heartbeat it pays in steady state. The burst may
+hold some second pings. The baselines send no pings.
 
 Results are printed and written to bench/results/fanout.json; quote the
 ratios, since absolute figures drift with the machine. Contenders take turns
@@ -70,7 +70,7 @@ import orjson
 
 from bench import fanout_client, fanout_server
 from bench.fanout_report import (
-    broadcast_bounds,
+    delivery_bounds,
     median_of,
     p99_by_round,
     paired_ratios,
@@ -327,7 +327,7 @@ async def amain(args: argparse.Namespace) -> None:
         mid, low, high = paired[name]
         print(f"{name}: {value:.2f} | {mid:.2f} ({low:.2f}-{high:.2f})")
     print("\n".join(p99_by_round(rounds)))
-    print("\n".join(broadcast_bounds(results, len(os.sched_getaffinity(0)), args.pin)))
+    print("\n".join(delivery_bounds(results, len(os.sched_getaffinity(0)), args.pin)))
     for r in results:
         if "slow_reader" in r:
             print(f"slow reader: {r['slow_reader']}")
