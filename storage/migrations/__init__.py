@@ -18,7 +18,7 @@ import asyncpg
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).parent
 _LOCK_KEY = 0x5241_5445  # "RATE"
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
