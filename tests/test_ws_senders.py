@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 from typing import Any
 
 import orjson
@@ -13,6 +14,7 @@ import pytest
 
 from protocols.rate_sources.records import PRODUCTS
 from server.routes.ws import HUB
+from server.ws_sender_process import write_each
 from tests.test_ws_delivery import (
     test_a_client_that_never_reads_is_closed_while_others_keep_receiving,
     test_a_reader_that_falls_behind_gets_conflated_exact_state,
@@ -146,3 +148,18 @@ async def test_the_senders_stop_with_the_server(live):
     assert sender.proc.poll() is None
     await client.close()
     assert sender.proc.poll() is not None
+
+
+def test_a_gone_socket_in_a_broadcast_does_not_stop_the_writes_after_it():
+    pairs = [socket.socketpair() for _ in range(4)]
+    ours = [mine.fileno() for mine, _ in pairs]
+    pairs[1][1].close()  # the peer is gone: EPIPE
+    ours[2] = -1  # no such descriptor: EBADF
+    frame = b"\x81\x05hello"
+
+    assert write_each(ours, frame) == [len(frame), 0, 0, len(frame)]
+    assert pairs[0][1].recv(64) == frame
+    assert pairs[3][1].recv(64) == frame
+    for mine, theirs in pairs:
+        mine.close()
+        theirs.close()
