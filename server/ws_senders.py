@@ -32,12 +32,12 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
-from operator import methodcaller
+from collections.abc import Sequence
 from typing import Any
 
 from server import ws_sender_process as process
 from server.ws_conn import SENDERS
+from server.ws_plan import Plan, fd_of, write_own, write_through
 from server.ws_sender_process import (
     ADOPT,
     DONE,
@@ -47,39 +47,11 @@ from server.ws_sender_process import (
     READY,
     U32,
     WRITE,
-    write_each,
 )
 
 log = logging.getLogger("rateline.ws")
 
 MAX_FRAME = 256 * 1024
-
-
-class Plan:
-    """One channel's targets, split: the loop's own share (with each one's
-    descriptor, -1 where it must go through the transport) and each sender's."""
-
-    __slots__ = ("closing_of", "own", "own_direct", "own_fds", "shares", "size_of")
-
-    def __init__(
-        self,
-        own: tuple[Any, ...],
-        own_fds: tuple[int, ...],
-        shares: list[tuple[Sender, tuple[Any, ...], array.array[int]]],
-    ) -> None:
-        self.own = own
-        self.own_fds = own_fds
-        self.own_direct = -1 not in own_fds
-        self.shares = shares
-        everyone = own + tuple(t for _, group, _ in shares for t in group)
-        self.size_of = _method(everyone, "get_write_buffer_size")
-        self.closing_of = _method(everyone, "is_closing")
-
-    def clean(self, transports: tuple[Any, ...]) -> bool:
-        """Whether none of `transports` holds unsent bytes or is closing, so
-        each can take the frame straight on its socket (the usual case,
-        checked without a Python-level loop)."""
-        return not any(map(self.size_of, transports)) and not any(map(self.closing_of, transports))
 
 
 class Sender:
@@ -176,7 +148,7 @@ class Senders:
         looked up once: plans are drawn again whenever subscribers change."""
         fd = self._fds.get(transport)
         if fd is None:
-            fd = self._fds[transport] = _fd_of(transport)
+            fd = self._fds[transport] = fd_of(transport)
         return fd
 
     def _loop_only(self, transports: tuple[Any, ...]) -> Plan:
@@ -303,13 +275,13 @@ class Senders:
                 except OSError:  # it never got the job: the loop does it
                     self._lost(sender)
                     mine = [sender.transports[i] for i in ready]
-                    sent += _write_all(mine, framed, limit, behind)
+                    sent += write_through(mine, framed, limit, behind)
                     continue
                 asked.append((sender, ready))
         else:
             for _, transports, _ in plan.shares:
-                sent += _write_all(transports, framed, limit, behind)
-        sent += _write_own(plan, framed, limit, behind)
+                sent += write_through(transports, framed, limit, behind)
+        sent += write_own(plan, framed, limit, behind)
         for sender, ready in asked:
             try:
                 reply = sender.sock.recv(MAX_MESSAGE)
@@ -349,63 +321,3 @@ class Senders:
             sender.stop(wait=0.0)
         self.replan = True
         self._count_alive()
-
-
-def _write_all(transports: Sequence[Any], framed: bytes, limit: int, behind: list[Any]) -> int:
-    sent = 0
-    for transport in transports:
-        if transport.get_write_buffer_size() <= limit:
-            if not transport.is_closing():
-                transport.write(framed)
-                sent += 1
-        else:
-            behind.append(transport)
-    return sent
-
-
-def _write_own(plan: Plan, framed: bytes, limit: int, behind: list[Any]) -> int:
-    """The loop's share: straight to the socket where the transport holds
-    nothing unsent (as a sender would), else through the transport."""
-    size = len(framed)
-    if plan.own_direct and plan.clean(plan.own):
-        took = write_each(plan.own_fds, framed)
-        if took.count(size) != len(took):
-            for transport, written in zip(plan.own, took, strict=True):
-                if written != size:  # full or gone: the transport finds out which
-                    transport.write(framed[written:])
-        return len(took)
-    sent = 0
-    write = os.write
-    for transport, fd in zip(plan.own, plan.own_fds, strict=True):
-        held = transport.get_write_buffer_size()
-        if held > limit:
-            behind.append(transport)
-            continue
-        if transport.is_closing():
-            continue
-        sent += 1
-        if held or fd < 0:
-            transport.write(framed)
-            continue
-        try:
-            written = write(fd, framed)
-        except OSError:  # full or gone: the transport finds out which
-            written = 0
-        if written != size:
-            transport.write(framed[written:])
-    return sent
-
-
-def _method(transports: Sequence[Any], name: str) -> Callable[[Any], Any]:
-    """The method `name` of every transport as one callable: unbound where
-    all are of one type, which map() then calls at C speed."""
-    kinds = {type(t) for t in transports}
-    return getattr(kinds.pop(), name) if len(kinds) == 1 else methodcaller(name)
-
-
-def _fd_of(transport: Any) -> int:
-    """The socket's descriptor, for plain (not TLS) transports only; else -1."""
-    if transport.is_closing() or transport.get_extra_info("sslcontext") is not None:
-        return -1
-    sock = transport.get_extra_info("socket")
-    return -1 if sock is None else int(sock.fileno())
