@@ -36,8 +36,8 @@ def write_each(fds: Iterable[int], frame: bytes) -> list[int]:
     the write failed (full, gone, unknown).
 
     The loop runs inside map() and list.extend(), which resumes where an
-    error stopped it: with thousands of sockets a broadcast, a Python-level
-    loop would cost a tenth of the send itself."""
+    error stopped it: a broadcast writes to thousands of sockets, and a
+    Python-level loop would add the interpreter's overhead to every send."""
     written: list[int] = []
     writes = map(os.write, fds, repeat(frame))
     while True:
