@@ -19,6 +19,9 @@ spread over separate client processes:
   rateline+slow  rateline with one extra client on a poor link: subscribed to
                  every rate channel, it reads a few KiB once a second, which
                  keeps up at the fixed rate but not in the burst
+  rateline+busy  rateline with one actor thread in the server process kept as
+                 busy as the calculation actor under load (amortizing loans
+                 back to back); its CPU is left out of the server's figures
 
 Per contender: server CPU per delivered update (the CPU time of the server
 process and its sender processes over the updates the clients counted),
@@ -80,7 +83,15 @@ from bench.fanout_report import (
 from server.ws_conn import HubConfig
 
 RESULTS = Path(__file__).parent / "results" / "fanout.json"
-CONTENDERS = ("naive", "naive+uvloop", "floor", "rateline", "rateline-solo", "rateline+slow")
+CONTENDERS = (
+    "naive",
+    "naive+uvloop",
+    "floor",
+    "rateline",
+    "rateline-solo",
+    "rateline+slow",
+    "rateline+busy",
+)
 # Per-connection bounds small enough for the slow reader to be noticed
 # within the run (production: 64 KiB, 32 KiB socket buffer, 10 s).
 BENCH_HUB = {
@@ -244,7 +255,7 @@ def _quantile(values: list[float], q: float) -> float:
 
 async def contend(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     hub = {**BENCH_HUB, "senders": 0} if kind == "rateline-solo" else BENCH_HUB
-    server = Server("rateline" if kind.startswith("rateline") else kind, hub)
+    server = Server("rateline" if kind in ("rateline-solo", "rateline+slow") else kind, hub)
     clients = Clients(args.client_procs)
     try:
         async with aiohttp.ClientSession() as session:

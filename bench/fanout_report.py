@@ -113,6 +113,12 @@ def ratios(results: list[dict[str, Any]]) -> dict[str, float]:
         out["slow_reader_p99_vs_rateline"] = (
             slow["fixed"]["p99_ms"] / by["rateline"]["fixed"]["p99_ms"]
         )
+    if "rateline+busy" in by:
+        busy = by["rateline+busy"]
+        out["busy_actor_cpu_vs_rateline"] = busy["burst"]["cpu_us_per_delivered"] / mine
+        out["busy_actor_p99_vs_rateline"] = (
+            busy["fixed"]["p99_ms"] / by["rateline"]["fixed"]["p99_ms"]
+        )
     return out
 
 

@@ -3,6 +3,7 @@
   rateline  the real hub (server.hub + server.ws_session) on /ws; a bench-only
             trigger feeds it synthetic rate commits exactly as the rate book
             would, with an in-memory channel history instead of PostgreSQL
+  rateline+busy  the same beside a thread as busy as an actor under load
   naive     a minimal aiohttp server: `await ws.send_str(msg)` to each client,
             on asyncio's own event loop, as `web.run_app` runs it
   naive+uvloop  the same on uvloop, the loop Rateline runs on
@@ -22,6 +23,7 @@ import contextlib
 import gc
 import os
 import resource
+import threading
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -34,6 +36,7 @@ import psutil
 from aiohttp import web
 from prometheus_client import REGISTRY
 
+from actors.calculation.amortization import amortize
 from actors.rates.book import ChannelHead, ChannelUpdate, RateCommit, RateSnapshot
 from protocols.frames import rates_data, update_frame
 from protocols.rate_sources.records import PRODUCTS, RateRecord, channel_of
@@ -149,6 +152,22 @@ class RatelinePublisher(Publisher):
         }
 
 
+class BusyActor:
+    """A thread that holds the GIL whenever it can, as the calculation actor
+    does under load: it amortizes loans back to back. The loop then gets the
+    GIL back only at each switch interval after it gave it up."""
+
+    def __init__(self) -> None:
+        self.cpu = 0.0
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self.run, name="busy-actor", daemon=True)
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            amortize(Decimal("400000"), Decimal("6.500"), 360)
+            self.cpu = time.thread_time()
+
+
 def payload(n: int) -> bytes:
     """The same bytes Rateline sends for one update, so frame sizes match."""
     quote = record(PRODUCTS[n % len(PRODUCTS)], n)
@@ -195,7 +214,8 @@ class FloorPublisher(PlainServer):
 def build(kind: str, config: HubConfig) -> tuple[web.Application, Publisher]:
     app = web.Application()
     publisher: Publisher
-    if kind == "rateline":
+    busy = BusyActor() if kind == "rateline+busy" else None
+    if kind.startswith("rateline"):
         rateline = RatelinePublisher(config)
         publisher = rateline
 
@@ -204,7 +224,11 @@ def build(kind: str, config: HubConfig) -> tuple[web.Application, Publisher]:
 
         async def hub_lifecycle(app: web.Application) -> Any:
             rateline.hub.start()
+            if busy:
+                busy.thread.start()
             yield
+            if busy:
+                busy.stopped.set()
             await rateline.hub.close()
 
         app.router.add_get("/ws", ws_handler)
@@ -225,7 +249,7 @@ def build(kind: str, config: HubConfig) -> tuple[web.Application, Publisher]:
         return list(helpers.values())
 
     def cpu_seconds() -> float:
-        total = time.process_time()
+        total = time.process_time() - (busy.cpu if busy else 0.0)
         for helper in processes():
             times = helper.cpu_times()
             total += times.user + times.system

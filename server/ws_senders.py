@@ -152,7 +152,7 @@ class Senders:
         return fd
 
     def _loop_only(self, transports: tuple[Any, ...]) -> Plan:
-        return Plan(transports, tuple(map(self.fd, transports)), [])
+        return Plan(transports, [])
 
     def plan(self, transports: tuple[Any, ...]) -> Plan:
         """Split a channel's targets between the loop and the ready senders."""
@@ -190,7 +190,7 @@ class Senders:
                     return self.plan(transports)
             group = tuple(mine[sender])
             shares.append((sender, group, array.array("I", [sender.ids[t] for t in group])))
-        return Plan(tuple(own), tuple(map(self.fd, own)), shares)
+        return Plan(tuple(own), shares)
 
     def _sender_of(self, transport: Any, live: list[Sender]) -> Sender | None:
         for sender in live:
