@@ -31,6 +31,7 @@ from server.routes import (
     passwords,
     rates,
     roles,
+    webapp,
     ws,
 )
 from server.routing import AUTH_GUARD
@@ -51,6 +52,7 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     agents,
     rates,
     ws,
+    webapp,
 )
 
 # Cleanup contexts that run after storage and before actors: each builds a
