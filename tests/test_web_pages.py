@@ -22,7 +22,7 @@ def assets() -> list[str]:
 
 def test_the_router_and_the_server_know_the_same_pages() -> None:
     app_js = (WEB_ROOT / "static" / "app.js").read_text()
-    routed = re.findall(r'^\s+"(/[a-z-]*)": \(\) => import', app_js, flags=re.M)
+    routed = re.findall(r'^\s+"(/[a-z-]*)": (?:async )?\(\) =>', app_js, flags=re.M)
     assert sorted(routed) == sorted(PAGE_PATHS)
 
 

@@ -1,10 +1,11 @@
 // The page router: each path of the app maps to a page module that draws
 // into <main>; links inside the app change the page without a reload.
 
+import * as ratesPage from "./pages/rates.js";
 import { currentUser } from "./session.js";
 
 const PAGES = {
-  "/": () => import("./pages/rates.js"),
+  "/": async () => ratesPage, // the landing page, loaded with the app
   "/calculator": () => import("./pages/calculator.js"),
   "/signup": () => import("./pages/signup.js"),
   "/verify": () => import("./pages/verify.js"),

@@ -37,7 +37,7 @@ export async function render(main) {
       );
       cards.set(product, card);
       grid.append(card);
-      loadHistory(product, card);
+      setTimeout(() => loadHistory(product, card)); // after the rates are on screen
     }
     return cards.get(product);
   };
@@ -49,7 +49,7 @@ export async function render(main) {
     card.querySelector('[data-field="apr"]').textContent = percent(record.apr);
     card.querySelector('[data-field="points"]').textContent = record.points ?? "—";
     const asOf = card.querySelector('[data-field="as_of"]');
-    asOf.textContent = new Date(record.as_of).toLocaleString();
+    asOf.textContent = `${record.as_of.slice(0, 10)} ${record.as_of.slice(11, 16)} UTC`;
     asOf.title = record.as_of;
     card.querySelector('[data-field="source"]').textContent = record.source;
     if (flash && changed) {
