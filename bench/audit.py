@@ -39,6 +39,7 @@ RESULTS = Path(__file__).parent / "results" / "audit.json"
 APPEND_TARGET = 0.5
 VERIFY_TARGET = 200_000
 
+
 def event(n: int) -> AuditEvent:
     return AuditEvent(
         "sign_in",

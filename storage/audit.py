@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -152,7 +152,7 @@ async def head(db: Executor) -> tuple[int, bytes]:
     return (row["seq"], bytes(row["hash"])) if row else (0, GENESIS)
 
 
-async def walk(db: Executor, *, batch: int = 20_000) -> AsyncIterator[list[asyncpg.Record]]:
+async def walk(db: Executor, *, batch: int = 20_000) -> AsyncGenerator[list[asyncpg.Record], None]:
     """Every row in order, a batch at a time (fields in canonical order).
 
     The next batch is asked for before this one is handed out, so the
