@@ -273,6 +273,25 @@ class Settings:
     llpa_path: Path | None = setting(
         "RATELINE_LLPA_PATH", None, "CSV/JSON overriding the shipped LLPA grid."
     )
+    # Security audit
+    security_scan_hours: float = setting(
+        "RATELINE_SECURITY_SCAN_HOURS", 6.0, "Hours between security scans.", above=0
+    )
+    security_max_admins: int = setting(
+        "RATELINE_SECURITY_MAX_ADMINS",
+        5,
+        "More admins than this is a finding of the security scan.",
+        at_least=1,
+    )
+    audit_verify_hours: float = setting(
+        "RATELINE_AUDIT_VERIFY_HOURS", 24.0, "Hours between walks of the audit chain.", above=0
+    )
+    audit_checkpoint_minutes: float = setting(
+        "RATELINE_AUDIT_CHECKPOINT_MINUTES",
+        60.0,
+        "Minutes between checkpoints of the audit log's head (written beside the backups).",
+        above=0,
+    )
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

@@ -23,6 +23,7 @@ from server.cluster import cluster_service
 from server.middlewares import problems, request_context
 from server.routes import (
     agents,
+    audit,
     auth,
     calculate,
     dev,
@@ -53,6 +54,7 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     rates,
     ws,
     webapp,
+    audit,
 )
 
 # Cleanup contexts that run after storage and before actors: each builds a
@@ -63,6 +65,7 @@ SERVICES: tuple[Callable[[web.Application], AsyncIterator[None]], ...] = (
     ws.hub_service,
     cluster_service,
     ws_auth_service,
+    audit.audit_service,
 )
 
 
