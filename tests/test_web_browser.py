@@ -195,3 +195,49 @@ async def test_a_bad_input_shows_the_message_beside_its_field(
     assert "850" in await message.text_content()
     assert await page.get_attribute("input[name=credit_score]", "aria-invalid") == "true"
     assert await page.locator(".field:has(input[name=price]) .field-error").count() == 0
+
+
+async def sign_up_and_in(page: Any, site: str, db: Database, email: str, role: str) -> None:
+    """An account made through the pages, given `role`, signed in on `page`."""
+    password = "compiler-nanoseconds-1906"
+    async with aiohttp.ClientSession() as http:
+        created = await http.post(
+            site + "/api/auth/register",
+            json={"email": email, "password": password, "name": role.title()},
+        )
+        assert created.status == 202, await created.text()
+    await db.pool.execute(
+        "UPDATE users SET role = $2, email_verified_at = now() WHERE email = $1", email, role
+    )
+    await page.goto(site + "/login")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("heading", name=f"Hello, {role.title()}").wait_for()
+
+
+async def test_an_admin_sees_the_findings_and_searches_the_audit_log(
+    site: str, db: Database, new_page: Callable[..., Any]
+) -> None:
+    page = await new_page()
+    await sign_up_and_in(page, site, db, "root@example.com", "admin")
+    await page.get_by_role("link", name="Admin").click()
+    await page.get_by_role("heading", name="Security findings").wait_for()
+    await page.get_by_role("button", name="Scan now").click()
+    await page.locator(".finding-list li[data-id='pg.superuser']").wait_for()
+    await page.get_by_label("Action").fill("sign_in")
+    await page.get_by_role("button", name="Search").click()
+    row = page.locator(".audit-table tbody tr").first
+    await row.wait_for()
+    assert "root@example.com" in await row.text_content()
+    assert "success" in await row.text_content()
+
+
+async def test_the_admin_page_is_closed_to_others(
+    site: str, db: Database, new_page: Callable[..., Any]
+) -> None:
+    page = await new_page()
+    await sign_up_and_in(page, site, db, "ada@example.com", "consumer")
+    assert await page.get_by_role("link", name="Admin").is_hidden()
+    await page.goto(site + "/admin")
+    await page.get_by_role("heading", name="Admins only").wait_for()

@@ -26,6 +26,7 @@ PAGE_PATHS = (
     "/forgot-password",
     "/reset-password",
     "/account",
+    "/admin",
 )
 
 

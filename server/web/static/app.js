@@ -13,6 +13,7 @@ const PAGES = {
   "/forgot-password": () => import("./pages/forgot.js"),
   "/reset-password": () => import("./pages/reset.js"),
   "/account": () => import("./pages/account.js"),
+  "/admin": () => import("./pages/admin.js"),
 };
 
 const main = document.getElementById("main");
@@ -52,7 +53,8 @@ window.addEventListener("popstate", () => show(location.pathname + location.sear
 
 document.addEventListener("rateline:user", ({ detail: user }) => {
   for (const node of document.querySelectorAll("[data-when]")) {
-    node.hidden = (node.dataset.when === "signed-in") !== Boolean(user);
+    const wanted = { "signed-in": Boolean(user), "signed-out": !user, admin: user?.role === "admin" };
+    node.hidden = !wanted[node.dataset.when];
   }
   document.getElementById("who").textContent = user ? user.name : "";
 });
