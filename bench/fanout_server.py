@@ -102,10 +102,6 @@ class Publisher:
     def counters(self) -> dict[str, Any]:
         return {}
 
-    def helper_pids(self) -> list[int]:
-        """Processes that work for this server (their CPU and memory count)."""
-        return []
-
 
 class RatelinePublisher(Publisher):
     def __init__(self, config: HubConfig) -> None:
@@ -116,7 +112,8 @@ class RatelinePublisher(Publisher):
         rates = {p: record(p, 0) for p in PRODUCTS}
         self.snapshot = RateSnapshot(MappingProxyType(rates), MappingProxyType(heads))
         self.log = MemoryLog()
-        self.hub = Hub(self.log, config, self.snapshot)
+        self.hub = Hub(self.log, config)
+        self.hub.on_commit(RateCommit(self.snapshot, (), time.perf_counter()))
 
     def connections(self) -> int:
         return len(self.hub.connections)
@@ -139,12 +136,8 @@ class RatelinePublisher(Publisher):
         self.snapshot = RateSnapshot(MappingProxyType(rates), MappingProxyType(heads))
         self.hub.on_commit(RateCommit(self.snapshot, tuple(updates), seen))
 
-    def helper_pids(self) -> list[int]:
-        return [s.proc.pid for s in self.hub.senders.senders if s.alive]
-
     def counters(self) -> dict[str, Any]:
         return {
-            "senders": len(self.hub.senders.senders),
             "conflated": REGISTRY.get_sample_value("rateline_ws_conflated_updates_total"),
             "slow_disconnects": REGISTRY.get_sample_value(
                 "rateline_ws_slow_consumer_disconnects_total"
@@ -239,21 +232,9 @@ def build(kind: str, config: HubConfig) -> tuple[web.Application, Publisher]:
         app.router.add_get("/ws", plain.handle)
 
     process = psutil.Process()
-    helpers: dict[int, psutil.Process] = {}
-
-    def processes() -> list[psutil.Process]:
-        pids = publisher.helper_pids()
-        if sorted(helpers) != sorted(pids):
-            helpers.clear()
-            helpers.update((pid, psutil.Process(pid)) for pid in pids)
-        return list(helpers.values())
 
     def cpu_seconds() -> float:
-        total = time.process_time() - (busy.cpu if busy else 0.0)
-        for helper in processes():
-            times = helper.cpu_times()
-            total += times.user + times.system
-        return total
+        return time.process_time() - (busy.cpu if busy else 0.0)
 
     # "longest": the longest single collection since the last stats call. A
     # full collection over thousands of connections' objects stops the loop
@@ -276,8 +257,7 @@ def build(kind: str, config: HubConfig) -> tuple[web.Application, Publisher]:
         if "collect" in request.query:  # before a memory reading, outside any phase
             gc.collect()
         longest, collecting["longest"] = collecting["longest"], 0.0
-        everyone = [process, *processes()]
-        switches = [p.num_ctx_switches() for p in everyone]
+        switches = process.num_ctx_switches()
         return web.json_response(
             {
                 "cpu": cpu_seconds(),
@@ -285,12 +265,9 @@ def build(kind: str, config: HubConfig) -> tuple[web.Application, Publisher]:
                 "gc_runs": collecting["runs"],
                 "gc_full_runs": collecting["full_runs"],
                 "gc_longest_ms": 1000 * longest,
-                "rss": sum(p.memory_info().rss for p in everyone),
+                "rss": process.memory_info().rss,
                 # [voluntary, involuntary]: a process made to give up its CPU mid-broadcast
-                "switches": [
-                    sum(s.voluntary for s in switches),
-                    sum(s.involuntary for s in switches),
-                ],
+                "switches": [switches.voluntary, switches.involuntary],
                 "connections": publisher.connections(),
                 **publisher.counters(),
             }

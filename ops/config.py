@@ -145,19 +145,6 @@ class Settings:
         "Kernel send buffer per WebSocket, bytes (0 = kernel default).",
         at_least=0,
     )
-    ws_senders: int = setting(
-        "RATELINE_WS_SENDERS",
-        -1,
-        "Processes writing large broadcasts beside the event loop"
-        " (-1 = one per CPU beyond the first, at most 4; 0 = none).",
-        at_least=-1,
-    )
-    ws_sender_min_subscribers: int = setting(
-        "RATELINE_WS_SENDER_MIN_SUBSCRIBERS",
-        1000,
-        "Subscribers a channel needs before the senders share its broadcasts.",
-        at_least=1,
-    )
     channel_history: int = setting(
         "RATELINE_CHANNEL_HISTORY", 1000, "Updates kept per channel for replay.", at_least=1
     )

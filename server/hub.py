@@ -11,9 +11,9 @@ Fan-out
     and sent as one `"conflated": true` frame once its buffer drains; one
     that stays behind for `slow_consumer_seconds` is closed with 4008.
     Per-message compression is never negotiated on /ws: it would turn one
-    encoded frame into one compressed copy per client. A broadcast to many
-    subscribers is written by the loop and sender processes together, each
-    taking a share of the sockets (server.ws_senders).
+    encoded frame into one compressed copy per client. The event loop writes
+    every broadcast itself (server.ws_targets); more cores are used by more
+    nodes on one PostgreSQL (server.cluster), not by helpers inside one node.
 
 Extension points (private channels, authentication): server.ws_extensions.
 Offsets of private channels: server.ws_private. Several nodes: server.cluster.
@@ -56,7 +56,7 @@ from server.ws_extensions import Authenticator, Authorizer, ChannelKind, Snapsho
 from server.ws_heartbeat import Heartbeat
 from server.ws_log import ChannelLog
 from server.ws_private import PrivateChannels
-from server.ws_senders import Plan, Senders
+from server.ws_targets import Targets
 
 log = logging.getLogger("rateline.ws")
 
@@ -66,22 +66,18 @@ def metric_label(channel: str) -> str:
 
 
 class Hub:
-    def __init__(
-        self, log_store: ChannelLog, config: HubConfig, snapshot: RateSnapshot | None = None
-    ) -> None:
+    def __init__(self, log_store: ChannelLog, config: HubConfig) -> None:
         self.log = log_store
         self.config = config
-        self.snapshot = snapshot or RateSnapshot()
+        self.snapshot = RateSnapshot()
         self.connections: dict[Connection, None] = {}
         self.subscribers: dict[str, dict[Connection, None]] = {}
         # Connections catching up from history: live updates are held for them.
         self.replaying: dict[str, dict[Connection, list[tuple[int, bytes]]]] = {}
         self.lagging: dict[Connection, None] = {}
-        # Per channel, the transports of subscribers not behind, split between
-        # the loop and the senders: a broadcast writes to these without
-        # touching each Connection (a cache miss).
-        self._targets: dict[str, Plan] = {}
-        self.senders = Senders(config.senders, config.sender_min_subscribers)
+        # Per channel, the transports of subscribers not behind: a broadcast
+        # writes to these without touching each Connection (a cache miss).
+        self._targets: dict[str, Targets] = {}
         self._by_transport: dict[asyncio.Transport, Connection] = {}
         self._heartbeat = Heartbeat(config.heartbeat, config.heartbeat_timeout, time.monotonic())
         self.kinds: dict[str, ChannelKind] = {}
@@ -139,10 +135,7 @@ class Hub:
             self.close_connection(conn, GOING_AWAY, "server shutting down")
         if self._closing:
             await asyncio.wait(list(self._closing), timeout=self.config.close_timeout + 1)
-        # Broadcasts from here on are the loop's; the old senders stop off the loop.
-        senders, self.senders = self.senders, Senders(0, 0)
         self._targets.clear()
-        await asyncio.to_thread(senders.close)
 
     # -- connections ----------------------------------------------------------------
 
@@ -151,8 +144,6 @@ class Hub:
         self._by_transport[conn.transport] = conn
         self._heartbeat.joined(conn, time.monotonic())
         CONNECTIONS.inc()
-        if len(self.connections) >= self.config.sender_min_subscribers:
-            self.senders.start()  # ahead of the first broadcast large enough to share
         size = self.config.socket_send_buffer
         if size:
             sock = conn.transport.get_extra_info("socket")
@@ -164,7 +155,6 @@ class Hub:
             CONNECTIONS.dec()
             self._by_transport.pop(conn.transport, None)
         self._detach(conn)
-        self.senders.forget(conn.transport)
 
     def _detach(self, conn: Connection) -> None:
         for channel in conn.subs:
@@ -279,26 +269,20 @@ class Hub:
         if held:
             for frames in held.values():
                 frames.append((offset, framed))
-        senders = self.senders
-        if senders.changed():
-            self._targets.clear()
-        plan = self._targets.get(channel)
-        if plan is None:
+        targets = self._targets.get(channel)
+        if targets is None:
             subs = self.subscribers.get(channel)
             if not subs:
                 return 0
-            plan = self._targets[channel] = senders.plan(
+            targets = self._targets[channel] = Targets(
                 tuple(c.transport for c in subs if c.pending is None)
             )
         sent = 0
         for behind in tuple(self.lagging):
             if channel in behind.subs:
                 sent += self._fall_behind(behind, channel, framed, update)
-        written, over, lost = senders.write(plan, framed, self.config.send_buffer)
-        sent += written
-        for transport in lost:
-            if (conn := self._by_transport.get(transport)) is not None:
-                self.close_connection(conn, SERVICE_RESTART, "send path restarted")
+        over: list[asyncio.Transport] = []
+        sent += targets.write(framed, self.config.send_buffer, over)
         for transport in over:
             if (conn := self._by_transport.get(transport)) is not None:
                 sent += self._fall_behind(conn, channel, framed, update)

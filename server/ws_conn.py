@@ -37,9 +37,6 @@ SLOW_DISCONNECTS = Counter(
 CLIENT_ERRORS = Counter(
     "rateline_ws_client_errors_total", "Error frames sent for bad client input, by code.", ["code"]
 )
-SENDERS = Gauge(
-    "rateline_ws_sender_processes", "Sender processes taking shares of large broadcasts."
-)
 FANOUT_SECONDS = Histogram(
     "rateline_ws_fanout_duration_seconds",
     "From a rate change being seen to its update written to the last subscriber.",
@@ -73,9 +70,6 @@ class HubConfig:
     # that stopped reading is noticed after ~100 KB instead of the megabytes
     # that buffer auto-tuning would let pile up; 0 leaves it to the kernel.
     socket_send_buffer: int = 32 * 1024
-    # Sender processes for large broadcasts (server.ws_senders); -1 = per CPU.
-    senders: int = -1
-    sender_min_subscribers: int = 1000
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HubConfig:
@@ -86,8 +80,6 @@ class HubConfig:
             send_buffer=settings.ws_send_buffer,
             slow_consumer_seconds=settings.ws_slow_consumer_seconds,
             socket_send_buffer=settings.ws_socket_send_buffer,
-            senders=settings.ws_senders,
-            sender_min_subscribers=settings.ws_sender_min_subscribers,
         )
 
 
