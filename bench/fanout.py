@@ -78,7 +78,7 @@ from bench.fanout_report import (
     ratios,
     table,
 )
-from server.ws_conn import HubConfig
+from server.realtime.connection import HubConfig
 
 RESULTS = Path(__file__).parent / "results" / "fanout.json"
 CONTENDERS = (

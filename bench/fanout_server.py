@@ -1,6 +1,6 @@
 """The servers `bench.fanout` compares, each in its own process.
 
-  rateline  the real hub (server.hub + server.ws_session) on /ws; a bench-only
+  rateline  the real hub (server.realtime.hub + server.realtime.conversation) on /ws; a bench-only
             trigger feeds it synthetic rate commits exactly as the rate book
             would, with an in-memory channel history instead of PostgreSQL
   rateline+busy  the same beside a thread as busy as an actor under load
@@ -37,13 +37,13 @@ from aiohttp import web
 from prometheus_client import REGISTRY
 
 from actors.calculation.amortization import amortize
-from actors.rates.book import ChannelHead, ChannelUpdate, RateCommit, RateSnapshot
+from protocols.channels import ChannelHead, ChannelUpdate, RateCommit, RateSnapshot
 from protocols.frames import rates_data, update_frame
 from protocols.rate_sources.records import PRODUCTS, RateRecord, channel_of
-from server import ws_wire
-from server.hub import Hub
-from server.ws_conn import HubConfig
-from server.ws_session import serve
+from server.realtime import wire
+from server.realtime.connection import HubConfig
+from server.realtime.conversation import serve
+from server.realtime.hub import Hub
 
 EPOCH = "bench"
 
@@ -197,7 +197,7 @@ class NaivePublisher(PlainServer):
 
 class FloorPublisher(PlainServer):
     async def broadcast(self, n: int) -> None:
-        framed = ws_wire.text(payload(n))
+        framed = wire.text(payload(n))
         for ws in self.sockets:
             transport = ws._writer.transport  # type: ignore[union-attr]
             if not transport.is_closing():

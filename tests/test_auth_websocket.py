@@ -14,11 +14,11 @@ from aiohttp.test_utils import TestClient
 from ops.config import Settings
 from server import keys
 from server.admin_cli import create_admin
-from server.hub import Hub
-from server.ws_auth import SESSION_ENDED, WsAuth, WsIdentity, may_subscribe
-from server.ws_conn import HubConfig
-from server.ws_log import PgChannelLog
-from server.ws_session import serve
+from server.realtime.accounts import SESSION_ENDED, WsAuth, WsIdentity, may_subscribe
+from server.realtime.channel_log import PgChannelLog
+from server.realtime.connection import HubConfig
+from server.realtime.conversation import serve
+from server.realtime.hub import Hub
 from storage.database import Database
 from tests.test_auth_flow import PASSWORD, bearer, build_app, login, make_accounts
 

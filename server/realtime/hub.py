@@ -12,11 +12,12 @@ Fan-out
     that stays behind for `slow_consumer_seconds` is closed with 4008.
     Per-message compression is never negotiated on /ws: it would turn one
     encoded frame into one compressed copy per client. The event loop writes
-    every broadcast itself (server.ws_targets); more cores are used by more
-    nodes on one PostgreSQL (server.cluster), not by helpers inside one node.
+    every broadcast itself (server.realtime.fanout); more cores are used by
+    more nodes on one PostgreSQL (server.realtime.cluster), not by helper
+    threads or processes inside one node.
 
-Extension points (private channels, authentication): server.ws_extensions.
-Offsets of private channels: server.ws_private. Several nodes: server.cluster.
+Extension points (private channels, authentication): .extensions. Offsets
+of private channels: .private. Several nodes: .cluster.
 
 The hub runs on the event loop only; nothing here is thread-safe except
 the book listener installed by `attach`.
@@ -33,11 +34,13 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from actors.rates.book import ChannelHead, ChannelUpdate, RateBook, RateCommit, RateSnapshot
+from actors.rates.book import RateBook
+from protocols.channels import ChannelHead, ChannelUpdate, RateCommit, RateSnapshot
 from protocols.frames import rates_data, snapshot_frame, update_frame
 from protocols.rate_sources.records import PRODUCTS, RATE_CHANNELS
-from server import ws_wire
-from server.ws_conn import (
+from server.realtime import wire
+from server.realtime.channel_log import ChannelLog
+from server.realtime.connection import (
     CONFLATED,
     CONNECTIONS,
     FANOUT_SECONDS,
@@ -52,11 +55,10 @@ from server.ws_conn import (
     HubConfig,
     Pending,
 )
-from server.ws_extensions import Authenticator, Authorizer, ChannelKind, SnapshotSource
-from server.ws_heartbeat import Heartbeat
-from server.ws_log import ChannelLog
-from server.ws_private import PrivateChannels
-from server.ws_targets import Targets
+from server.realtime.extensions import Authenticator, Authorizer, ChannelKind, SnapshotSource
+from server.realtime.fanout import Targets
+from server.realtime.heartbeat import Heartbeat
+from server.realtime.private import PrivateChannels
 
 log = logging.getLogger("rateline.ws")
 
@@ -187,9 +189,25 @@ class Hub:
                 if channel not in self.replaying:
                     self.private.forget(channel)
 
+    def hold_live(self, conn: Connection, channel: str) -> list[tuple[int, bytes]]:
+        """Keep the live updates of `channel` for `conn` while it catches up
+        from history or a snapshot: (offset, frame) pairs, appended as they
+        are broadcast, until `release`."""
+        return self.replaying.setdefault(channel, {}).setdefault(conn, [])
+
+    def release(self, conn: Connection, channel: str) -> None:
+        holding = self.replaying.get(channel)
+        if holding is not None:
+            holding.pop(conn, None)
+            if not holding:
+                del self.replaying[channel]
+
+    def catching_up(self, conn: Connection, channel: str) -> bool:
+        return conn in self.replaying.get(channel, ())
+
     def close_connection(self, conn: Connection, code: int, reason: str) -> None:
         """Stop sending to `conn` and have its own task close it
-        (server.ws_session.close_handshake).
+        (server.realtime.conversation.close_handshake).
 
         The connection's task is woken from its read by cancellation. aiohttp
         closed from another task while one waits in receive() shuts the socket
@@ -225,7 +243,7 @@ class Hub:
         if cached is None:
             head = self.snapshot.heads.get(channel)
             data = rates_data(self.snapshot.records_for(channel))
-            cached = ws_wire.text(snapshot_frame(channel, head.offset if head else 0, data))
+            cached = wire.text(snapshot_frame(channel, head.offset if head else 0, data))
             self._snapshot_frames[channel] = cached
         return cached
 
@@ -245,7 +263,7 @@ class Hub:
             if before is not None and offset != before + 1:
                 self.resync(channel)
                 continue
-            framed = ws_wire.text(update_frame(channel, offset, update.data))
+            framed = wire.text(update_frame(channel, offset, update.data))
             sent += self._fan_out(channel, offset, framed, update)
         FRAMES_SENT.inc(sent)
         FANOUT_SECONDS.observe(time.perf_counter() - commit.seen_at)
@@ -327,9 +345,7 @@ class Hub:
         for channel, state in (pending or {}).items():
             records = [state.records[p] for p in PRODUCTS if p in state.records]
             data = rates_data(records)
-            sent += conn.write(
-                ws_wire.text(update_frame(channel, state.offset, data, conflated=True))
-            )
+            sent += conn.write(wire.text(update_frame(channel, state.offset, data, conflated=True)))
         for framed in queued or ():
             sent += conn.write(framed)
         return sent

@@ -17,7 +17,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from ops.config import Settings
 from protocols.rate_sources.records import RateRecord
-from server import ws_wire
+from server.realtime import wire
 
 CONNECTIONS = Gauge("rateline_ws_connections", "Open WebSocket connections.")
 SUBSCRIPTIONS = Gauge(
@@ -131,7 +131,7 @@ class Connection:
         self.closing = False
         self.close_code = 0
         self.close_reason = ""
-        # The task reading this connection (server.ws_session), while it reads;
+        # The task reading this connection (server.realtime.conversation), while it reads;
         # `woken` once the hub has cancelled it to make it close.
         self.task: asyncio.Task[Any] | None = None
         self.woken = False
@@ -154,7 +154,7 @@ class Connection:
 
     def send(self, payload: bytes) -> bool:
         """Frame and write one JSON text message meant for this client only."""
-        if self.write(ws_wire.text(payload)):
+        if self.write(wire.text(payload)):
             FRAMES_SENT.inc()
             return True
         return False

@@ -25,9 +25,9 @@ from aiohttp import web
 
 from server import keys
 from server.auth import User, accounts_of, session_token, user_for_token
-from server.hub import Hub
-from server.ws_conn import Connection
-from server.ws_extensions import SnapshotSource
+from server.realtime.connection import Connection
+from server.realtime.extensions import SnapshotSource
+from server.realtime.hub import Hub
 from storage import sessions as store
 
 log = logging.getLogger("rateline.ws")
@@ -132,13 +132,11 @@ class WsAuth:
                 log.exception("checking WebSocket sessions failed")
 
 
-async def ws_auth_service(
+async def accounts_service(
     app: web.Application, *, check_every: float = 30.0
 ) -> AsyncIterator[None]:
     """Start-up service; runs after the hub's service, which provides app[HUB]."""
-    from server.routes.ws import HUB
-
-    auth = WsAuth(app, app[HUB], check_every=check_every)
+    auth = WsAuth(app, app[keys.HUB], check_every=check_every)
     auth.install()
     checker = asyncio.create_task(auth.run())
     try:

@@ -5,7 +5,7 @@ A transport that holds nothing unsent and is not closing can take the frame
 straight on its socket; that is nearly every transport at every broadcast, so
 the check and the writes run inside map() rather than a Python-level loop.
 Transports over the hub's send buffer are handed back: the hub conflates for
-them (server.hub).
+them (server.realtime.hub).
 """
 
 from __future__ import annotations
