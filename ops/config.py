@@ -261,6 +261,14 @@ class Settings:
         "RATELINE_LLPA_PATH", None, "CSV/JSON overriding the shipped LLPA grid."
     )
 
+    # WebSocket origins
+    allowed_origins: str = setting(
+        "RATELINE_ALLOWED_ORIGINS",
+        "",
+        "Comma list of web origins (scheme://host[:port]) besides RATELINE_PUBLIC_URL's"
+        " whose pages may open /ws signed in with the session cookie.",
+    )
+
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value, meta = getattr(self, f.name), f.metadata
