@@ -77,11 +77,17 @@ class MemoryLog:
         return ChannelHead(EPOCH, kept[-1][0] if kept else 0)
 
     async def append(self, channel: str, data: bytes) -> ChannelHead:
+        offset = self.keep(channel, data)
+        return ChannelHead(EPOCH, offset)
+
+    def keep(self, channel: str, data: bytes, offset: int | None = None) -> int:
+        """Store one update, keeping the newest 1000 per channel as PostgreSQL would."""
         kept = self.updates.setdefault(channel, [])
-        offset = kept[-1][0] + 1 if kept else 1
+        if offset is None:
+            offset = kept[-1][0] + 1 if kept else 1
         kept.append((offset, data))
         del kept[:-1000]
-        return ChannelHead(EPOCH, offset)
+        return offset
 
     async def read(self, channel: str, after: int, upto: int) -> list[tuple[int, bytes]]:
         return [(o, d) for o, d in self.updates.get(channel, []) if after < o <= upto]
@@ -129,7 +135,7 @@ class RatelinePublisher(Publisher):
             data = rates_data([quote])
             offset = heads[channel].offset + 1
             heads[channel] = ChannelHead(EPOCH, offset)
-            self.log.updates.setdefault(channel, []).append((offset, data))
+            self.log.keep(channel, data, offset)
             updates.append(ChannelUpdate(channel, offset, (quote,), data))
         rates = dict(self.snapshot.rates)
         rates[product] = quote
@@ -269,6 +275,8 @@ def build(kind: str, config: HubConfig) -> tuple[web.Application, Publisher]:
                 # [voluntary, involuntary]: a process made to give up its CPU mid-broadcast
                 "switches": [switches.voluntary, switches.involuntary],
                 "connections": publisher.connections(),
+                "fds": process.num_fds(),
+                "tasks": len(asyncio.all_tasks()),
                 **publisher.counters(),
             }
         )
