@@ -75,7 +75,7 @@ class Hub:
         self.connections: dict[Connection, None] = {}
         self.subscribers: dict[str, dict[Connection, None]] = {}
         # Connections catching up from history: live updates are held for them.
-        self.replaying: dict[str, dict[Connection, list[tuple[int, bytes]]]] = {}
+        self._held: dict[str, dict[Connection, list[tuple[int, bytes]]]] = {}
         self.lagging: dict[Connection, None] = {}
         # Per channel, the transports of subscribers not behind: a broadcast
         # writes to these without touching each Connection (a cache miss).
@@ -162,7 +162,7 @@ class Hub:
         for channel in conn.subs:
             self._unsubscribe(conn, channel)
         conn.subs = {}
-        for held in self.replaying.values():
+        for held in self._held.values():
             held.pop(conn, None)
         self.lagging.pop(conn, None)
         self._heartbeat.forget(conn)
@@ -186,24 +186,24 @@ class Hub:
             SUBSCRIPTIONS.labels(metric_label(channel)).dec()
             if not subs:
                 del self.subscribers[channel]
-                if channel not in self.replaying:
+                if channel not in self._held:
                     self.private.forget(channel)
 
     def hold_live(self, conn: Connection, channel: str) -> list[tuple[int, bytes]]:
         """Keep the live updates of `channel` for `conn` while it catches up
         from history or a snapshot: (offset, frame) pairs, appended as they
         are broadcast, until `release`."""
-        return self.replaying.setdefault(channel, {}).setdefault(conn, [])
+        return self._held.setdefault(channel, {}).setdefault(conn, [])
 
     def release(self, conn: Connection, channel: str) -> None:
-        holding = self.replaying.get(channel)
+        holding = self._held.get(channel)
         if holding is not None:
             holding.pop(conn, None)
             if not holding:
-                del self.replaying[channel]
+                del self._held[channel]
 
     def catching_up(self, conn: Connection, channel: str) -> bool:
-        return conn in self.replaying.get(channel, ())
+        return conn in self._held.get(channel, ())
 
     def close_connection(self, conn: Connection, code: int, reason: str) -> None:
         """Stop sending to `conn` and have its own task close it
@@ -283,7 +283,7 @@ class Hub:
     def _fan_out(
         self, channel: str, offset: int, framed: bytes, update: ChannelUpdate | None = None
     ) -> int:
-        held = self.replaying.get(channel)
+        held = self._held.get(channel)
         if held:
             for frames in held.values():
                 frames.append((offset, framed))
