@@ -81,11 +81,13 @@ class MemoryLog:
         return ChannelHead(EPOCH, offset)
 
     def keep(self, channel: str, data: bytes, offset: int | None = None) -> int:
-        """Store one update, keeping the newest 1000 per channel as PostgreSQL would."""
+        """Store one update, keeping the newest 1000 per channel as PostgreSQL
+        would. A copy: orjson's output holds on to its whole first buffer
+        (4 KiB), which the soak would count as the server's growth."""
         kept = self.updates.setdefault(channel, [])
         if offset is None:
             offset = kept[-1][0] + 1 if kept else 1
-        kept.append((offset, data))
+        kept.append((offset, bytes(memoryview(data))))
         del kept[:-1000]
         return offset
 
