@@ -273,6 +273,28 @@ class Settings:
     llpa_path: Path | None = setting(
         "RATELINE_LLPA_PATH", None, "CSV/JSON overriding the shipped LLPA grid."
     )
+    # Payments
+    stripe_secret_key: str | None = setting(
+        "STRIPE_SECRET_KEY",
+        None,
+        "Stripe secret key; unset answers payment routes 503.",
+        secret=True,
+    )
+    stripe_publishable_key: str | None = setting(
+        "STRIPE_PUBLISHABLE_KEY", None, "Stripe publishable key handed to the web app."
+    )
+    stripe_webhook_secret: str | None = setting(
+        "STRIPE_WEBHOOK_SECRET", None, "Signing secret of the Stripe webhook endpoint.", secret=True
+    )
+    stripe_api_base: str = setting(
+        "RATELINE_STRIPE_API_BASE", "https://api.stripe.com", "Base URL of the Stripe API."
+    )
+    payments_reconcile_seconds: float = setting(
+        "RATELINE_PAYMENTS_RECONCILE_SECONDS",
+        600.0,
+        "Seconds between reconciliations of payments with Stripe's event list.",
+        above=0,
+    )
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

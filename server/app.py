@@ -29,6 +29,7 @@ from server.routes import (
     health,
     mortgage,
     passwords,
+    payments,
     rates,
     roles,
     ws,
@@ -51,6 +52,7 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     agents,
     rates,
     ws,
+    payments,
 )
 
 # Cleanup contexts that run after storage and before actors: each builds a
