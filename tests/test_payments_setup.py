@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from storage.database import Database
-from tests.payments_support import signed_in
+
+pytest.register_assert_rewrite("tests.payments_support")
+from tests.payments_support import signed_in  # noqa: E402 (after the rewrite hook)
 
 pytest_plugins = ["tests.payments_support"]
 
