@@ -202,3 +202,46 @@ async def test_an_admin_refunds_and_lists_payments(
     listed = await pay_client.get("/api/payments", params={"status": "refunded"}, headers=admin)
     assert [p["payment_id"] for p in await listed.json()] == [created["payment_id"]]
     assert await eventually(lambda: receipts(pay_client, "refund@example.com"))
+
+
+async def test_an_intent_that_does_not_match_the_local_payment_is_not_recorded(
+    pay_client: TestClient, db: Database, fake_stripe: FakeStripe
+) -> None:
+    _, auth = await signed_in(db, "mismatch@example.com")
+    created = await (await create(pay_client, auth, "rate_report", await fake_stripe.card())).json()
+    await fake_stripe.confirm(await intent_of(db, created["payment_id"]))
+    await db.pool.execute("UPDATE payments SET amount_cents = 100")  # Stripe charged 1900
+    response = await pay_client.post(
+        "/api/payments/confirm", json={"payment_id": created["payment_id"]}, headers=auth
+    )
+    assert response.status == 409
+    assert "amount" in (await response.json())["detail"]
+    assert await db.pool.fetchval("SELECT status FROM payments") == "pending"
+    assert await receipts(pay_client, "mismatch@example.com") == []
+
+
+async def test_receipts_are_numbered_in_sequence_and_money_is_counted_by_plan(
+    pay_client: TestClient, db: Database, fake_stripe: FakeStripe
+) -> None:
+    async def collected() -> float:
+        text = await (await pay_client.get("/metrics")).text()
+        for line in text.splitlines():
+            if line.startswith('rateline_payment_collected_cents_total{plan="rate_report"}'):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    before = await collected()
+    _, auth = await signed_in(db, "twice@example.com")
+    numbers = []
+    for _ in range(2):
+        created = await (
+            await create(pay_client, auth, "rate_report", await fake_stripe.card())
+        ).json()
+        await fake_stripe.confirm(await intent_of(db, created["payment_id"]))
+        confirmed = await pay_client.post(
+            "/api/payments/confirm", json={"payment_id": created["payment_id"]}, headers=auth
+        )
+        numbers.append((await confirmed.json())["payment"]["receipt_number"])
+    year = numbers[0].split("-")[1]
+    assert numbers == [f"RL-{year}-000001", f"RL-{year}-000002"]
+    assert await collected() == before + 3800

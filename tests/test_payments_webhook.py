@@ -213,3 +213,18 @@ async def test_a_lost_webhook_is_healed_by_the_reconciliation(
     again = await system.ask("payments", Reconcile(), timeout=60)
     assert again.missed_events == 0
     assert len(await receipts(pay_client, "lost@example.com")) == 1
+
+
+async def test_a_signed_event_for_an_unknown_intent_is_stored_and_harms_nothing(
+    pay_client: TestClient, db: Database, fake_stripe: FakeStripe
+) -> None:
+    body, headers = signed_event("payment_intent.succeeded", {"id": "pi_unknown000"})
+    assert (await pay_client.post(WEBHOOK, data=body, headers=headers)).status == 200
+    assert await eventually(
+        lambda: db.pool.fetchval("SELECT applied_at IS NOT NULL FROM payment_events")
+    )
+    payment_id, _, auth = await paid_at_stripe(pay_client, db, fake_stripe, "after@example.com")
+    confirmed = await pay_client.post(
+        "/api/payments/confirm", json={"payment_id": payment_id}, headers=auth
+    )
+    assert (await confirmed.json())["payment"]["status"] == "succeeded"

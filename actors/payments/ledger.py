@@ -50,6 +50,11 @@ def unavailable() -> Problem:
     )
 
 
+def refused(exc: StripeRefused) -> Problem:
+    log.error("Stripe refused a request", extra={"error": str(exc), "code": exc.code})
+    return Problem(502, "The payment service refused the request", str(exc))
+
+
 class PaymentLedger:
     def __init__(self, pool: asyncpg.Pool, gateway: StripeGateway) -> None:
         self.pool = pool
@@ -208,6 +213,8 @@ class PaymentLedger:
                 await self.apply_intent(row, intent, strict=True)
             except StripeUnavailable:
                 raise unavailable() from None
+            except StripeRefused as exc:
+                raise refused(exc) from None
             row = await store.payment(self.pool, payment_id) or row
         if row.status == "failed":
             raise Problem(402, "Payment failed", row.failure_reason or rules.decline_message(None))
@@ -391,6 +398,8 @@ class PaymentLedger:
             found = await self.stripe.cancel_at_period_end(current.stripe_subscription_id)
         except StripeUnavailable:
             raise unavailable() from None
+        except StripeRefused as exc:
+            raise refused(exc) from None
         updated = await store.update_subscription(
             self.pool,
             current.stripe_subscription_id,
@@ -418,7 +427,7 @@ class PaymentLedger:
         except StripeUnavailable:
             raise unavailable() from None
         except StripeRefused as exc:
-            raise Problem(409, "Stripe refused the refund", str(exc)) from None
+            raise refused(exc) from None
         await self._refunded(row)
         return await store.payment(self.pool, payment_id) or row
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from actors.payments.ledger import HANDLED, PaymentLedger
 from actors.payments.metrics import RECONCILE_REPAIRS
-from protocols.stripe_adapter import StripeRefused, StripeUnavailable
+from protocols.stripe_adapter import StripeRefused
 from storage import payments as store
 
 log = logging.getLogger(__name__)
@@ -34,8 +34,15 @@ async def apply_stored(ledger: PaymentLedger, event_id: str) -> bool:
         return True
     try:
         await ledger.apply_event(event)
-    except StripeUnavailable:
-        log.warning("event left for the next reconciliation", extra={"event_id": event_id})
+    except StripeRefused as exc:  # the object is gone or was never ours: nothing to apply
+        log.warning(
+            "event names nothing Stripe knows", extra={"event_id": event_id, "error": str(exc)}
+        )
+    except Exception as exc:  # Stripe down, or a bug: the next reconciliation retries
+        log.warning(
+            "event left for the next reconciliation",
+            extra={"event_id": event_id, "error": repr(exc)},
+        )
         return False
     await store.mark_applied(ledger.pool, event_id)
     return True
