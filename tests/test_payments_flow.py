@@ -245,3 +245,18 @@ async def test_receipts_are_numbered_in_sequence_and_money_is_counted_by_plan(
     year = numbers[0].split("-")[1]
     assert numbers == [f"RL-{year}-000001", f"RL-{year}-000002"]
     assert await collected() == before + 3800
+
+
+async def test_a_card_needing_3d_secure_is_answered_as_requires_action(
+    pay_client: TestClient, db: Database, fake_stripe: FakeStripe
+) -> None:
+    _, auth = await signed_in(db, "3ds@example.com")
+    card = await fake_stripe.card("4000002500003155")
+    created = await (await create(pay_client, auth, "rate_report", card)).json()
+    await fake_stripe.confirm(await intent_of(db, created["payment_id"]))
+    response = await pay_client.post(
+        "/api/payments/confirm", json={"payment_id": created["payment_id"]}, headers=auth
+    )
+    assert response.status == 200
+    assert (await response.json())["payment"]["status"] == "requires_action"
+    assert await receipts(pay_client, "3ds@example.com") == []
