@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from actors.payments.checkout import Checkout
 from actors.payments.ledger import PaymentLedger, Started
 from actors.payments.reconcile import Reconciled, apply_stored, reconcile
 from actors.runtime import ActorContext, RatelineActor
@@ -82,6 +83,7 @@ class PaymentsActor(RatelineActor):
         super().__init__(ctx)
         self.config = config
         self.ledger: PaymentLedger | None = None
+        self.checkout: Checkout | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._stopped = False
 
@@ -91,6 +93,7 @@ class PaymentsActor(RatelineActor):
 
         gateway = self.run_io(open_gateway(), timeout=10)
         self.ledger = PaymentLedger(self.ctx.deps["db"].pool, gateway)
+        self.checkout = Checkout(self.ledger)
         self.ctx.loop.call_soon_threadsafe(self._arm)
 
     def on_stop(self) -> None:
@@ -100,13 +103,13 @@ class PaymentsActor(RatelineActor):
         self._shutdown()
 
     def handle(self, message: Any) -> Any:
-        ledger = self.ledger
-        assert ledger is not None
+        ledger, checkout = self.ledger, self.checkout
+        assert ledger is not None and checkout is not None
         if isinstance(message, ApplyEvent):
             return self.run_io(apply_stored(ledger, message.event_id), timeout=IO_TIMEOUT)
         if isinstance(message, CreatePayment):
             started: Started = self.run_io(
-                ledger.create(
+                checkout.create(
                     user_id=message.user_id,
                     email=message.email,
                     plan_code=message.plan,
