@@ -288,6 +288,29 @@ class Settings:
         " whose pages may open /ws signed in with the session cookie.",
     )
 
+    # Payments
+    stripe_secret_key: str | None = setting(
+        "STRIPE_SECRET_KEY",
+        None,
+        "Stripe secret key; unset answers payment routes 503.",
+        secret=True,
+    )
+    stripe_publishable_key: str | None = setting(
+        "STRIPE_PUBLISHABLE_KEY", None, "Stripe publishable key handed to the web app."
+    )
+    stripe_webhook_secret: str | None = setting(
+        "STRIPE_WEBHOOK_SECRET", None, "Signing secret of the Stripe webhook endpoint.", secret=True
+    )
+    stripe_api_base: str = setting(
+        "RATELINE_STRIPE_API_BASE", "https://api.stripe.com", "Base URL of the Stripe API."
+    )
+    payments_reconcile_seconds: float = setting(
+        "RATELINE_PAYMENTS_RECONCILE_SECONDS",
+        600.0,
+        "Seconds between reconciliations of payments with Stripe's event list.",
+        above=0,
+    )
+
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value, meta = getattr(self, f.name), f.metadata

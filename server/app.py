@@ -32,6 +32,7 @@ from server.routes import (
     health,
     mortgage,
     passwords,
+    payments,
     rates,
     roles,
     webapp,
@@ -56,6 +57,7 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     ws,
     webapp,
     audit,
+    payments,
 )
 
 # Cleanup contexts that run after storage and before actors: each builds a

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from actors import agents, audit, calculation, mailer, rates
+from actors import agents, audit, calculation, mailer, payments, rates
 from actors.runtime import ChildSpec, SupervisorSpec
 from ops.config import Settings
 
@@ -15,6 +15,7 @@ def build_tree(settings: Settings) -> SupervisorSpec:
         *agents.child_specs(settings),
         *calculation.child_specs(settings),
         *audit.child_specs(settings),
+        *payments.child_specs(settings),
     ]
     return SupervisorSpec(
         name="rateline",
