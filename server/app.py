@@ -33,6 +33,7 @@ from server.routes import (
     roles,
     ws,
 )
+from server.routes import alerts as alerts_routes
 from server.routing import AUTH_GUARD
 from server.tree import build_tree
 from server.ws_auth import ws_auth_service
@@ -51,6 +52,7 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     agents,
     rates,
     ws,
+    alerts_routes,
 )
 
 # Cleanup contexts that run after storage and before actors: each builds a
