@@ -30,7 +30,7 @@ from prometheus_client.registry import CollectorRegistry
 from actors.alerting import notify
 from actors.alerting.config import AlertingConfig
 from actors.alerting.evaluate import Evaluator, Snapshot
-from actors.alerting.state import FIRING, Alert, Notice, Plan, advance, plan_notifications
+from actors.alerting.state import FIRING, Alert, Notice, Plan, advance_all, plan_notifications
 from actors.alerting.store import Write, commit, deliver_due, load_active, read_context
 from actors.runtime import ActorContext, RatelineActor
 from protocols.alertmanager import alerts_url, post_json
@@ -122,9 +122,7 @@ class AlertingActor(RatelineActor):
         with EVALUATIONS.time():
             results = self.evaluator.evaluate(Snapshot.of(self.registry.collect()), now.timestamp())
             work = dict(self.alerts)
-            changed: list[Alert] = []
-            for rule in self.config.rules:
-                changed.extend(advance(rule, work, results[rule.name], now))
+            changed = advance_all(self.config.rules, work, results, now)
         acks, silences = self.run_io(read_context(pool, list(work), now), timeout=30)
         for fp, (by, at) in acks.items():
             if fp in work:

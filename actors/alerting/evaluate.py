@@ -11,16 +11,15 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from actors.alerting.rules import Matcher, Rule, matches_all
+from actors.alerting.rules import COMPARE, Matcher, Rule, matches_all
 
 Labels = Mapping[str, str]
 SeriesKey = tuple[tuple[str, str], ...]
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(NamedTuple):
     """One alert instance's figure: the series' labels and the function's value."""
 
     labels: Labels
@@ -48,29 +47,32 @@ class Snapshot:
 
 
 class _Series:
-    __slots__ = ("labels", "points")
+    """A counter's recent history as (time, running total): the running total
+    goes on across counter resets, so an increase is one subtraction."""
 
-    def __init__(self, labels: Labels) -> None:
+    __slots__ = ("labels", "last", "points", "total")
+
+    def __init__(self, labels: Labels, value: float) -> None:
         self.labels = labels
+        self.last = value
+        self.total = 0.0
         self.points: deque[tuple[float, float]] = deque()
 
+    def record(self, now: float, value: float) -> None:
+        self.total += value - self.last if value >= self.last else value  # a reset restarts at 0
+        self.last = value
+        self.points.append((now, self.total))
 
-def _increase(points: deque[tuple[float, float]], since: float) -> tuple[float, float] | None:
-    """(increase, seconds covered) of a counter over the points at or after `since`."""
-    first_t = previous = None
-    increase = 0.0
-    last_t = 0.0
-    for t, v in points:
-        if t < since:
-            continue
-        if previous is None:
-            first_t = t
-        else:
-            increase += v - previous if v >= previous else v  # a reset starts from zero
-        previous, last_t = v, t
-    if first_t is None or last_t <= first_t:
+    def increase(self, since: float) -> tuple[float, float] | None:
+        """(increase, seconds covered) over the points at or after `since`."""
+        points = self.points
+        for t, total in points:
+            if t >= since:
+                last_t, last_total = points[-1]
+                if last_t <= t:
+                    return None
+                return last_total - total, last_t - t
         return None
-    return increase, last_t - first_t
 
 
 def bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float | None:
@@ -109,6 +111,9 @@ class Evaluator:
             for name in names:
                 self._keep[name] = max(self._keep.get(name, 0.0), rule.window)
         self._series: dict[str, dict[SeriesKey, _Series]] = {name: {} for name in self._keep}
+        # Which series each rule's matchers pick, until that name gains or loses a series.
+        self._versions: dict[str, int] = dict.fromkeys(self._keep, 0)
+        self._picked: dict[tuple[str, tuple[Matcher, ...]], tuple[int, list[_Series]]] = {}
 
     def evaluate(self, snapshot: Snapshot, now: float) -> dict[str, list[Result]]:
         """Record this snapshot's counters, then each rule's instances that hold now."""
@@ -123,27 +128,48 @@ class Evaluator:
         for name, keep in self._keep.items():
             series = self._series[name]
             oldest = now - keep
+            grew = False
+            seen = 0
             for labels, value in snapshot.by_name.get(name, ()):
-                key = tuple(sorted(labels.items()))
+                # prometheus_client yields a family's labels in one fixed order.
+                key = tuple(labels.items())
                 entry = series.get(key)
                 if entry is None:
-                    entry = series[key] = _Series(labels)
-                entry.points.append((now, value))
-            for key in [k for k, e in series.items() if e.points[-1][0] < oldest]:
-                del series[key]  # gone from the registry for a whole window
-            for entry in series.values():
+                    entry = series[key] = _Series(labels, value)
+                    grew = True
+                entry.record(now, value)
                 points = entry.points
-                while points and points[0][0] < oldest:
+                while points[0][0] < oldest:
                     points.popleft()
+                seen += 1
+            gone = []
+            if seen < len(series):  # some series were not in this snapshot
+                gone = [k for k, e in series.items() if e.points[-1][0] < oldest]
+                for key in gone:
+                    del series[key]  # absent from the registry for a whole window
+                for entry in series.values():
+                    points = entry.points
+                    while points[0][0] < oldest:
+                        points.popleft()
+            if grew or gone:
+                self._versions[name] += 1
+
+    def _pick(self, name: str, matchers: tuple[Matcher, ...]) -> list[_Series]:
+        version = self._versions.get(name, 0)
+        cached = self._picked.get((name, matchers))
+        if cached is None or cached[0] != version:
+            found = [
+                e for e in self._series.get(name, {}).values() if matches_all(matchers, e.labels)
+            ]
+            cached = self._picked[(name, matchers)] = (version, found)
+        return cached[1]
 
     def _rates(
         self, name: str, matchers: tuple[Matcher, ...], window: float, now: float
     ) -> list[Result]:
         found = []
-        for entry in self._series.get(name, {}).values():
-            if not matches_all(matchers, entry.labels):
-                continue
-            covered = _increase(entry.points, now - window)
+        for entry in self._pick(name, matchers):
+            covered = entry.increase(now - window)
             if covered is not None:
                 found.append(Result(entry.labels, covered[0] / covered[1]))
         return found
@@ -151,12 +177,18 @@ class Evaluator:
     def _results(self, rule: Rule, snapshot: Snapshot, now: float) -> list[Result]:
         function = rule.function
         if function in ("value", "age"):
-            offset = now if function == "age" else None
-            return [
-                Result(labels, offset - value if offset is not None else value)
-                for labels, value in snapshot.by_name.get(rule.metric, ())
-                if matches_all(rule.matchers, labels)
-            ]
+            # The hottest loop: compare before building a result.
+            holds, threshold, matchers = COMPARE[rule.op], rule.threshold, rule.matchers
+            age = function == "age"
+            found = []
+            for labels, value in snapshot.by_name.get(rule.metric, ()):
+                if matchers and not matches_all(matchers, labels):
+                    continue
+                if age:
+                    value = now - value
+                if holds(value, threshold):
+                    found.append(Result(labels, value))
+            return found
         if function == "rate":
             return self._rates(rule.metric, rule.matchers, rule.window, now)
         if function == "ratio":
@@ -170,10 +202,8 @@ class Evaluator:
 
     def _quantile(self, rule: Rule, now: float) -> list[Result]:
         by_bound: dict[float, float] = {}
-        for entry in self._series.get(rule.metric + "_bucket", {}).values():
-            if not matches_all(rule.matchers, entry.labels):
-                continue
-            covered = _increase(entry.points, now - rule.window)
+        for entry in self._pick(rule.metric + "_bucket", rule.matchers):
+            covered = entry.increase(now - rule.window)
             if covered is None:
                 continue
             bound = float(entry.labels.get("le", "+Inf"))

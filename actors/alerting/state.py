@@ -11,9 +11,11 @@ identified by a fingerprint of its labels.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
+from types import MappingProxyType
 
 import orjson
 
@@ -61,8 +63,19 @@ class Silence:
         return now < self.ends_at and matches_all(self.matchers, alert.labels)
 
 
-def alert_labels(rule: Rule, series: Mapping[str, str]) -> dict[str, str]:
-    return {**series, **rule.labels, "alertname": rule.name, "severity": rule.severity}
+@lru_cache(maxsize=65536)
+def _identity(
+    name: str,
+    severity: str,
+    extra: tuple[tuple[str, str], ...],
+    series: tuple[tuple[str, str], ...],
+) -> tuple[Mapping[str, str], str]:
+    """An instance's labels (the series', the rule's, alertname, severity) and
+    fingerprint; remembered, as the same instances come back every evaluation."""
+    labels = MappingProxyType(
+        {**dict(series), **dict(extra), "alertname": name, "severity": severity}
+    )
+    return labels, fingerprint(labels)
 
 
 def advance(
@@ -72,12 +85,10 @@ def advance(
     (or value, for pending and firing ones). `alerts` is updated in place."""
     changed: list[Alert] = []
     seen: set[str] = set()
+    extra = tuple(rule.labels.items())
     for result in holding:
-        labels = alert_labels(rule, result.labels)
-        fp = fingerprint(labels)
+        labels, fp = _identity(rule.name, rule.severity, extra, tuple(result.labels.items()))
         seen.add(fp)
-        summary = render_template(rule.summary, result.value, labels)
-        description = render_template(rule.description, result.value, labels)
         alert = alerts.get(fp)
         if alert is None or alert.state == RESOLVED:
             alert = Alert(
@@ -87,17 +98,19 @@ def advance(
                 labels,
                 PENDING,
                 result.value,
-                summary,
-                description,
+                render_template(rule.summary, result.value, labels),
+                render_template(rule.description, result.value, labels),
                 active_at=now,
                 last_true_at=now,
             )
+        elif alert.value == result.value:
+            alert = replace(alert, last_true_at=now)
         else:
             alert = replace(
                 alert,
                 value=result.value,
-                summary=summary,
-                description=description,
+                summary=render_template(rule.summary, result.value, labels),
+                description=render_template(rule.description, result.value, labels),
                 last_true_at=now,
             )
         if alert.state == PENDING and now - alert.active_at >= timedelta(seconds=rule.for_):
@@ -120,6 +133,27 @@ def advance(
             and now - alert.resolved_at > RESOLVED_RETENTION
         ):
             del alerts[fp]
+    return changed
+
+
+def advance_all(
+    rules: Iterable[Rule],
+    alerts: dict[str, Alert],
+    holding: Mapping[str, list[Result]],
+    now: datetime,
+) -> list[Alert]:
+    """`advance` for every rule, each over its own alerts only; `alerts` is
+    updated in place (alerts of a rule no longer loaded are kept as they are)."""
+    by_rule: dict[str, dict[str, Alert]] = {}
+    for fp, alert in alerts.items():
+        by_rule.setdefault(alert.name, {})[fp] = alert
+    changed: list[Alert] = []
+    for rule in rules:
+        mine = by_rule.setdefault(rule.name, {})
+        changed.extend(advance(rule, mine, holding.get(rule.name, []), now))
+    alerts.clear()
+    for mine in by_rule.values():
+        alerts.update(mine)
     return changed
 
 

@@ -30,7 +30,9 @@ def to_alert(row: dict[str, Any]) -> Alert:
 
 
 def to_row(alert: Alert) -> dict[str, Any]:
-    return {f.name: getattr(alert, f.name) for f in fields(alert)}
+    row = {f.name: getattr(alert, f.name) for f in fields(alert)}
+    row["labels"] = dict(alert.labels)
+    return row
 
 
 def to_silence(row: dict[str, Any]) -> Silence:
