@@ -81,8 +81,8 @@ def _identity(
 def advance(
     rule: Rule, alerts: MutableMapping[str, Alert], holding: list[Result], now: datetime
 ) -> list[Alert]:
-    """Move the rule's instances on by one evaluation; returns those that changed state
-    (or value, for pending and firing ones). `alerts` is updated in place."""
+    """Move the rule's instances on by one evaluation; returns those whose state
+    or value changed. `alerts` is updated in place."""
     changed: list[Alert] = []
     seen: set[str] = set()
     extra = tuple(rule.labels.items())
@@ -115,8 +115,10 @@ def advance(
             )
         if alert.state == PENDING and now - alert.active_at >= timedelta(seconds=rule.for_):
             alert = replace(alert, state=FIRING, started_at=now)
+        before = alerts.get(fp)
         alerts[fp] = alert
-        changed.append(alert)
+        if before is None or before.state != alert.state or before.value != alert.value:
+            changed.append(alert)
     keep = timedelta(seconds=rule.keep_firing_for)
     for fp, alert in list(alerts.items()):
         if fp in seen or alert.name != rule.name:
