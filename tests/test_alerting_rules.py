@@ -108,7 +108,7 @@ def test_keep_firing_for_holds_a_firing_alert_through_a_short_dip() -> None:
     assert run.states(10) == [RESOLVED]
 
 
-def test_rate_per_series_survives_a_counter_reset() -> None:
+def test_rate_per_series_over_its_window() -> None:
     registry = CollectorRegistry()
     restarts = Counter("rateline_actor_restarts", "t", ["actor"], registry=registry)
     rule = {
@@ -125,14 +125,36 @@ def test_rate_per_series_survives_a_counter_reset() -> None:
     restarts.labels("mailer").inc(0)
     restarts.labels("rates").inc(0)
     run.at(0)
-    restarts.labels("mailer").inc(6)  # 6 in 10 s: 0.6/s
-    restarts.labels("rates").inc(0.1)
+    restarts.labels("mailer").inc(6)  # 6 in the 60 s window, as Prometheus counts: 0.1/s
+    restarts.labels("rates").inc(1)
     [alert] = run.at(10)
     assert alert.labels["actor"] == "mailer" and alert.state == FIRING
-    assert alert.summary == "mailer restarts at 0.6/s"
-    assert alert.value == pytest.approx(0.6)
+    assert alert.summary == "mailer restarts at 0.1/s"
+    assert alert.value == pytest.approx(0.1)
     # Outside the window the old increase no longer counts.
     assert run.states(200) == [RESOLVED]
+
+
+def test_a_counter_reset_counts_from_zero_and_rates_extrapolate_as_prometheus_does() -> None:
+    registry = CollectorRegistry()
+    jobs = Gauge("rateline_jobs_total", "a counter that restarts", registry=registry)
+    rule = {
+        "name": "Jobs",
+        "metric": "rateline_jobs_total",
+        "function": "rate",
+        "window": "1m",
+        "op": ">",
+        "threshold": 0,
+        "severity": "info",
+        "summary": "{{ $value }}",
+    }
+    run = Run(registry, {"rules": [rule]})
+    for second, value in ((0, 10), (20, 20), (40, 5)):  # the process restarted before 40 s
+        jobs.set(value)
+        alerts = run.at(second)
+    # 15 counted over 40 s, stretched by 20 s to the window's start: 22.5 in 60 s.
+    [alert] = alerts
+    assert alert.value == pytest.approx(0.375)
 
 
 def test_ratio_of_5xx_and_p99_of_a_histogram() -> None:
@@ -143,7 +165,6 @@ def test_ratio_of_5xx_and_p99_of_a_histogram() -> None:
     )
     for status in ("200", "503"):
         requests.labels(status).inc(0)
-    latency.observe(0.05)
     builtin = {r["name"]: r for r in json.loads(json.dumps(_builtin()))}
     ratio = {**builtin["HighServerErrorRatio"], "for": "0s"}
     p99 = {**builtin["SlowRequestsP99"], "for": "0s"}

@@ -1,7 +1,8 @@
 """Evaluating rules against a snapshot of the metrics registry.
 
 The evaluator keeps, for each counter and histogram bucket a `rate`,
-`ratio` or `quantile` rule reads, the samples its longest window needs;
+`ratio` or `quantile` rule reads, the samples its longest window needs, and
+computes rates as Prometheus does (extrapolated to the window's edges);
 `value` and `age` read the snapshot alone. Nothing here does I/O: the
 caller collects the registry and passes the clock.
 """
@@ -47,8 +48,8 @@ class Snapshot:
 
 
 class _Series:
-    """A counter's recent history as (time, running total): the running total
-    goes on across counter resets, so an increase is one subtraction."""
+    """A counter's recent history as (time, running total, value): the running
+    total goes on across counter resets, so an increase is one subtraction."""
 
     __slots__ = ("labels", "last", "points", "total")
 
@@ -56,23 +57,42 @@ class _Series:
         self.labels = labels
         self.last = value
         self.total = 0.0
-        self.points: deque[tuple[float, float]] = deque()
+        self.points: deque[tuple[float, float, float]] = deque()
 
     def record(self, now: float, value: float) -> None:
         self.total += value - self.last if value >= self.last else value  # a reset restarts at 0
         self.last = value
-        self.points.append((now, self.total))
+        self.points.append((now, self.total, value))
 
-    def increase(self, since: float) -> tuple[float, float] | None:
-        """(increase, seconds covered) over the points at or after `since`."""
+    def increase(self, now: float, window: float) -> float | None:
+        """Prometheus' `increase(series[window])` at `now`: the increase between
+        the window's first and last samples, extrapolated towards the window's
+        edges as Prometheus does (never below a counter's zero)."""
         points = self.points
-        for t, total in points:
-            if t >= since:
-                last_t, last_total = points[-1]
-                if last_t <= t:
-                    return None
-                return last_total - total, last_t - t
-        return None
+        start = now - window
+        skipped = 0
+        for t, _, _ in points:
+            if t >= start:
+                break
+            skipped += 1
+        count = len(points) - skipped
+        if count < 2:
+            return None
+        first_t, first_total, first_value = points[skipped]
+        last_t, last_total, _ = points[-1]
+        sampled = last_t - first_t
+        if sampled <= 0:
+            return None
+        result = last_total - first_total
+        to_start, to_end = first_t - start, now - last_t
+        if result > 0 and first_value >= 0:
+            to_start = min(to_start, sampled * (first_value / result))
+        average = sampled / (count - 1)
+        threshold = average * 1.1
+        covered = sampled
+        covered += to_start if to_start < threshold else average / 2
+        covered += to_end if to_end < threshold else average / 2
+        return result * covered / sampled
 
 
 def bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float | None:
@@ -169,9 +189,9 @@ class Evaluator:
     ) -> list[Result]:
         found = []
         for entry in self._pick(name, matchers):
-            covered = entry.increase(now - window)
-            if covered is not None:
-                found.append(Result(entry.labels, covered[0] / covered[1]))
+            increase = entry.increase(now, window)
+            if increase is not None:
+                found.append(Result(entry.labels, increase / window))
         return found
 
     def _results(self, rule: Rule, snapshot: Snapshot, now: float) -> list[Result]:
@@ -203,10 +223,10 @@ class Evaluator:
     def _quantile(self, rule: Rule, now: float) -> list[Result]:
         by_bound: dict[float, float] = {}
         for entry in self._pick(rule.metric + "_bucket", rule.matchers):
-            covered = entry.increase(now - rule.window)
-            if covered is None:
+            increase = entry.increase(now, rule.window)
+            if increase is None:
                 continue
             bound = float(entry.labels.get("le", "+Inf"))
-            by_bound[bound] = by_bound.get(bound, 0.0) + covered[0]
+            by_bound[bound] = by_bound.get(bound, 0.0) + increase
         value = bucket_quantile(rule.q or 0.0, list(by_bound.items()))
         return [] if value is None else [Result({}, value)]
