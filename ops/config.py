@@ -311,6 +311,35 @@ class Settings:
         above=0,
     )
 
+    # Alerting
+    alert_rules: Path | None = setting(
+        "RATELINE_ALERT_RULES", None, "JSON file of alert rules added to the built-in ones."
+    )
+    alert_eval_seconds: float = setting(
+        "RATELINE_ALERT_EVAL_SECONDS",
+        15.0,
+        "Seconds between evaluations of the alert rules.",
+        above=0,
+    )
+    alert_repeat_minutes: float = setting(
+        "RATELINE_ALERT_REPEAT_MINUTES",
+        240.0,
+        "Minutes between repeats of a firing alert until it is acknowledged.",
+        above=0,
+    )
+    alert_emails: str = setting(
+        "RATELINE_ALERT_EMAILS", "", "Comma list of addresses alerts are emailed to."
+    )
+    alert_webhook_url: str | None = setting(
+        "RATELINE_ALERT_WEBHOOK_URL",
+        None,
+        "URL receiving alerts as Alertmanager's webhook body (version 4).",
+        secret=True,
+    )
+    alertmanager_url: str | None = setting(
+        "RATELINE_ALERTMANAGER_URL", None, "Alertmanager base URL alerts are pushed to (API v2)."
+    )
+
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value, meta = getattr(self, f.name), f.metadata

@@ -38,6 +38,7 @@ from server.routes import (
     webapp,
     ws,
 )
+from server.routes import alerts as alerts_routes
 from server.routing import AUTH_GUARD
 from server.tree import build_tree
 from storage.database import Database
@@ -58,6 +59,7 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     webapp,
     audit,
     payments,
+    alerts_routes,
 )
 
 # Cleanup contexts that run after storage and before actors: each builds a

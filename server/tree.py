@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from actors import agents, audit, calculation, mailer, payments, rates
+from actors import agents, alerting, audit, calculation, mailer, payments, rates
 from actors.runtime import ChildSpec, SupervisorSpec
 from ops.config import Settings
 
@@ -16,6 +16,7 @@ def build_tree(settings: Settings) -> SupervisorSpec:
         *calculation.child_specs(settings),
         *audit.child_specs(settings),
         *payments.child_specs(settings),
+        *alerting.child_specs(settings),
     ]
     return SupervisorSpec(
         name="rateline",
