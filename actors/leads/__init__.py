@@ -1,0 +1,1 @@
+"""Leads: capture, scoring, routing to a licensed broker, offers with deadlines."""
