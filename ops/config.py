@@ -273,6 +273,19 @@ class Settings:
     llpa_path: Path | None = setting(
         "RATELINE_LLPA_PATH", None, "CSV/JSON overriding the shipped LLPA grid."
     )
+    # Leads
+    lead_offer_seconds: float = setting(
+        "RATELINE_LEAD_OFFER_SECONDS",
+        300.0,
+        "Seconds a broker has to accept an offered lead before it goes to the next.",
+        above=0,
+    )
+    lead_max_offers: int = setting(
+        "RATELINE_LEAD_MAX_OFFERS",
+        5,
+        "Offers of one lead before it waits in the unassigned queue.",
+        at_least=1,
+    )
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

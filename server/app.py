@@ -24,10 +24,13 @@ from server.middlewares import problems, request_context
 from server.routes import (
     agents,
     auth,
+    brokers,
     calculate,
     dev,
     health,
+    leads,
     mortgage,
+    notifications,
     passwords,
     rates,
     roles,
@@ -51,6 +54,9 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     agents,
     rates,
     ws,
+    leads,
+    brokers,
+    notifications,
 )
 
 # Cleanup contexts that run after storage and before actors: each builds a

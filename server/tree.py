@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from actors import agents, calculation, mailer, rates
+from actors import leads as lead_actors
 from actors.runtime import ChildSpec, SupervisorSpec
 from ops.config import Settings
 
@@ -14,6 +15,7 @@ def build_tree(settings: Settings) -> SupervisorSpec:
         *mailer.child_specs(settings),
         *agents.child_specs(settings),
         *calculation.child_specs(settings),
+        *lead_actors.child_specs(settings),
     ]
     return SupervisorSpec(
         name="rateline",

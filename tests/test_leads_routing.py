@@ -151,7 +151,7 @@ def test_the_lifecycle_only_moves_forward(current: str, new: str) -> None:
     order = ["received", "offered", "accepted", "contacted", "won"]
     if current in order and new in order and order.index(new) < order.index(current):
         assert not may_move(current, new)
-    if current in {"won", "lost", "opted_out"}:
+    if current == "opted_out" or (current in {"won", "lost"} and new != "opted_out"):
         assert not may_move(current, new)
 
 

@@ -47,7 +47,7 @@ BROKER_STEPS = frozenset({"contacted", "won", "lost"})
 
 def may_move(current: str, new: str) -> bool:
     if new == "opted_out":
-        return current not in {"won", "lost", "opted_out"}
+        return current != "opted_out"
     return new in _NEXT.get(current, frozenset())
 
 
