@@ -120,7 +120,10 @@ class LeadFlow:
             user_id=broker_id,
             channel=f"broker:{broker_id}",
             kind="lead_offered",
-            data={"lead": msgspec.to_builtins(view), "deadline": offer.deadline.isoformat()},
+            data={
+                "lead": msgspec.to_builtins(view),
+                "deadline": msgspec.to_builtins(offer.deadline),
+            },
             email=row.email if row else None,
             context={
                 "name": row.name if row else "",
