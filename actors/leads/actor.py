@@ -196,9 +196,7 @@ class LeadActor(RatelineActor):
                 out = answer.output
                 await store.set_score(pool, lead.id, out.score, out.tier, list(out.reasons))
             except Exception as exc:  # routed unscored; the next start tries again
-                log.warning(
-                    "scoring a lead failed", extra={"lead": str(lead.id), "error": repr(exc)}
-                )
+                log.warning("scoring lead %s failed: %r", lead.id, exc)
 
         with contextlib.suppress(RuntimeError):
             asyncio.run_coroutine_threadsafe(score(), self.ctx.loop)
