@@ -243,42 +243,40 @@ async def open_offers(db: Executor) -> list[OfferRow]:
     return [_offer(r) for r in rows]
 
 
-async def offered_brokers(db: Executor, lead_id: uuid.UUID) -> set[uuid.UUID]:
-    """Everyone this lead was offered to (they declined, let it lapse, or hold it)."""
-    rows = await db.fetch("SELECT broker_id FROM lead_offers WHERE lead_id = $1", lead_id)
-    return {r["broker_id"] for r in rows}
+async def offered_brokers(db: Executor, lead_id: uuid.UUID) -> tuple[set[uuid.UUID], bool]:
+    """Everyone this lead was offered to (they declined, let it lapse, or hold
+    it), and whether one of those offers is still open."""
+    rows = await db.fetch(
+        "SELECT broker_id, outcome IS NULL AS open FROM lead_offers WHERE lead_id = $1", lead_id
+    )
+    return {r["broker_id"] for r in rows}, any(r["open"] for r in rows)
 
 
 async def make_offer(
     conn: Executor, lead_id: uuid.UUID, broker_id: uuid.UUID, seconds: float
 ) -> OfferRow | None:
-    """Offer a lead still waiting for a broker; None when it no longer waits."""
-    moved = await conn.fetchval(
-        """
-        UPDATE leads SET status = 'offered', updated_at = now(),
-               first_offered_at = coalesce(first_offered_at, now())
-        WHERE id = $1 AND status IN ('received', 'offered', 'unassigned')
-          AND NOT EXISTS (SELECT 1 FROM lead_offers WHERE lead_id = $1 AND outcome IS NULL)
-        RETURNING id
-        """,
-        lead_id,
-    )
-    if moved is None:
-        return None
+    """Offer a lead still waiting for a broker (one statement); None when it
+    no longer waits. The unique index on open offers refuses a second one."""
     row = await conn.fetchrow(
         f"""
+        WITH moved AS (
+            UPDATE leads SET status = 'offered', updated_at = now(),
+                   first_offered_at = coalesce(first_offered_at, now())
+            WHERE id = $1 AND status IN ('received', 'offered', 'unassigned')
+            RETURNING id
+        ), touched AS (
+            UPDATE broker_profiles SET last_offered_at = now()
+            WHERE user_id = $2 AND EXISTS (SELECT 1 FROM moved)
+        )
         INSERT INTO lead_offers (lead_id, broker_id, deadline)
-        VALUES ($1, $2, now() + make_interval(secs => $3))
+        SELECT id, $2, now() + make_interval(secs => $3) FROM moved
         RETURNING {_OFFER}
         """,
         lead_id,
         broker_id,
         seconds,
     )
-    await conn.execute(
-        "UPDATE broker_profiles SET last_offered_at = now() WHERE user_id = $1", broker_id
-    )
-    return _offer(row)
+    return None if row is None else _offer(row)
 
 
 async def close_offer(conn: Executor, offer_id: int, outcome: str) -> OfferRow | None:

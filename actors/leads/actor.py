@@ -96,21 +96,21 @@ class LeadActor(RatelineActor):
         flow = self.flow
         assert flow is not None
         if isinstance(message, Route):
-            self._offered(self.run_io(flow.route(message.lead_id), timeout=30))
-            lead = self.run_io(store.lead_by_id(flow.pool, message.lead_id), timeout=30)
+            offer, lead = self.run_io(flow.route(message.lead_id), timeout=30)
+            self._offered(offer)
             if lead is not None and lead.score is None:
                 self._score(lead)
             return None
         if isinstance(message, Expire):
             lead_id = self.run_io(flow.expire(message.offer_id), timeout=30)
             if lead_id is not None:
-                self._offered(self.run_io(flow.route(lead_id), timeout=30))
+                self._offered(self.run_io(flow.route(lead_id), timeout=30)[0])
             return None
         if isinstance(message, Accept):
             return self.run_io(flow.accept(message.lead_id, message.broker_id), timeout=30)
         if isinstance(message, Decline):
             self.run_io(flow.decline(message.lead_id, message.broker_id), timeout=30)
-            self._offered(self.run_io(flow.route(message.lead_id), timeout=30))
+            self._offered(self.run_io(flow.route(message.lead_id), timeout=30)[0])
             return None
         if isinstance(message, SetStatus):
             lead = self.run_io(
@@ -137,7 +137,7 @@ class LeadActor(RatelineActor):
             self._arm(offer)
         for lead in self.run_io(store.routing_unfinished(flow.pool), timeout=30):
             if lead.status == "received":
-                self._offered(self.run_io(flow.route(lead.id), timeout=30))
+                self._offered(self.run_io(flow.route(lead.id), timeout=30)[0])
         self.retry_queue()
         for lead in self.run_io(store.unscored(flow.pool), timeout=30):
             self._score(lead)
@@ -147,7 +147,7 @@ class LeadActor(RatelineActor):
         flow = self.flow
         assert flow is not None
         for lead_id in self.run_io(flow.unassigned_in_order(), timeout=30):
-            self._offered(self.run_io(flow.route(lead_id, from_queue=True), timeout=30))
+            self._offered(self.run_io(flow.route(lead_id, from_queue=True), timeout=30)[0])
 
     # ---- timers ----------------------------------------------------------------
 

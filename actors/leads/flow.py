@@ -73,45 +73,50 @@ class LeadFlow:
 
     # ---- routing ---------------------------------------------------------------
 
-    async def route(self, lead_id: uuid.UUID, *, from_queue: bool = False) -> OfferRow | None:
+    async def route(
+        self, lead_id: uuid.UUID, *, from_queue: bool = False
+    ) -> tuple[OfferRow | None, LeadRow | None]:
         """Offer a waiting lead to the best eligible broker, or queue it as
-        unassigned. A lead taken from the queue gets one more offer even
-        past the offer limit."""
+        unassigned; returns the offer made (if any) and the lead as it was.
+        A lead taken from the queue gets one more offer even past the limit."""
         live = Live()
+        offer = None
         async with self.pool.acquire() as conn, conn.transaction():
             lead = await store.lead_by_id(conn, lead_id, lock=True)
             if lead is None or lead.status not in ROUTING:
-                return None
-            if await store.open_offer(conn, lead_id) is not None:
-                return None
-            offered = await store.offered_brokers(conn, lead_id)
+                return None, lead
+            offered, still_open = await store.offered_brokers(conn, lead_id)
+            if still_open:
+                return None, lead
             chosen = None
             if from_queue or len(offered) < self.config.max_offers:
-                candidates = await broker_store.licensed_in(conn, lead.state)
+                rows = {
+                    row.user_id: row for row in await broker_store.licensed_in(conn, lead.state)
+                }
                 waiting = WaitingLead(
                     lead.id, lead.state, lead.tier, lead.received_at, frozenset(offered)
                 )
-                chosen = choose(waiting, map(as_broker, candidates), datetime.now(UTC))
+                chosen = choose(waiting, map(as_broker, rows.values()), datetime.now(UTC))
             if chosen is None:
                 await self._unassign(conn, live, lead)
-                offer = None
             else:
                 offer = await store.make_offer(conn, lead_id, chosen.id, self.config.offer_seconds)
                 if offer is not None:
-                    await self._tell_offered(conn, live, lead, offer, chosen.id)
+                    await self._tell_offered(conn, live, lead, offer, rows[chosen.id])
         await live.publish(self.hub)
         if offer is not None:
             metrics.OFFERS.inc()
             if lead.first_offered_at is None:
                 seconds = (offer.offered_at - lead.received_at).total_seconds()
                 metrics.TO_FIRST_OFFER.observe(max(0.0, seconds))
-        await self.refresh_unassigned()
-        return offer
+        if chosen is None or lead.status == "unassigned":
+            await self.refresh_unassigned()
+        return offer, lead
 
     async def _tell_offered(
-        self, conn: Executor, live: Live, lead: LeadRow, offer: OfferRow, broker_id: uuid.UUID
+        self, conn: Executor, live: Live, lead: LeadRow, offer: OfferRow, row: BrokerRow
     ) -> None:
-        row = await broker_store.broker(conn, broker_id)
+        broker_id = row.user_id
         view = lead_view(lead, full=False, deadline=offer.deadline)
         view.status = "offered"
         await notify(
@@ -124,9 +129,9 @@ class LeadFlow:
                 "lead": msgspec.to_builtins(view),
                 "deadline": msgspec.to_builtins(offer.deadline),
             },
-            email=row.email if row else None,
+            email=row.email,
             context={
-                "name": row.name if row else "",
+                "name": row.name,
                 "first_name": lead.first_name,
                 "state": lead.state,
                 "loan_amount": lead.loan_amount,
