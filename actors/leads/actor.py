@@ -14,6 +14,7 @@ stored when the answer comes.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import uuid
@@ -37,6 +38,7 @@ SCORE_SECONDS = 30.0
 @dataclass(frozen=True)
 class Route:
     lead_id: uuid.UUID
+    state: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,10 +98,7 @@ class LeadActor(RatelineActor):
         flow = self.flow
         assert flow is not None
         if isinstance(message, Route):
-            offer, lead = self.run_io(flow.route(message.lead_id), timeout=30)
-            self._offered(offer)
-            if lead is not None and lead.score is None:
-                self._score(lead)
+            self._route_in_background(message)
             return None
         if isinstance(message, Expire):
             lead_id = self.run_io(flow.expire(message.offer_id), timeout=30)
@@ -148,6 +147,28 @@ class LeadActor(RatelineActor):
         assert flow is not None
         for lead_id in self.run_io(flow.unassigned_in_order(), timeout=30):
             self._offered(self.run_io(flow.route(lead_id, from_queue=True), timeout=30)[0])
+
+    def _route_in_background(self, message: Route) -> None:
+        """New leads are routed on the loop without this thread waiting, so
+        leads of different states go out side by side."""
+        flow = self.flow
+        assert flow is not None
+
+        def done(future: concurrent.futures.Future[Any]) -> None:
+            if future.cancelled():
+                return
+            if future.exception() is not None:  # stays received: the next start resumes it
+                log.error("routing lead %s failed", message.lead_id, exc_info=future.exception())
+                return
+            offer, lead = future.result()
+            self._offered(offer)
+            if lead is not None and lead.score is None:
+                self._score(lead)
+
+        with contextlib.suppress(RuntimeError):  # the loop is closed: we are stopping
+            asyncio.run_coroutine_threadsafe(
+                flow.route(message.lead_id, state=message.state), self.ctx.loop
+            ).add_done_callback(done)
 
     # ---- timers ----------------------------------------------------------------
 

@@ -1,12 +1,14 @@
 """The lead flow's steps, each one transaction on the server loop.
 
-The lead actor runs these one at a time (`run_io`); every state change is
+The lead actor runs these on the server loop: new leads concurrently (one
+state at a time, see `route`), the rest one at a time. Every state change is
 also guarded in SQL (storage/leads.py), so a second node, a retried message
 or a resumed lead can never offer one lead twice or let two brokers take it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
@@ -66,6 +68,7 @@ class LeadFlow:
         self.pool = pool
         self.hub = hub
         self.config = config
+        self._states: dict[str, asyncio.Lock] = {}
 
     def opt_out_link(self, lead: LeadRow) -> str:
         base = self.config.public_url.rstrip("/")
@@ -74,11 +77,27 @@ class LeadFlow:
     # ---- routing ---------------------------------------------------------------
 
     async def route(
-        self, lead_id: uuid.UUID, *, from_queue: bool = False
+        self, lead_id: uuid.UUID, *, state: str | None = None, from_queue: bool = False
     ) -> tuple[OfferRow | None, LeadRow | None]:
         """Offer a waiting lead to the best eligible broker, or queue it as
         unassigned; returns the offer made (if any) and the lead as it was.
-        A lead taken from the queue gets one more offer even past the limit."""
+        A lead taken from the queue gets one more offer even past the limit.
+
+        Leads of different states are routed concurrently; those of one state
+        one at a time, so two leads never both take a broker's last place."""
+        if state is None:
+            state = await self.pool.fetchval("SELECT state FROM leads WHERE id = $1", lead_id)
+            if state is None:
+                return None, None
+        lock = self._states.get(state)
+        if lock is None:
+            lock = self._states[state] = asyncio.Lock()
+        async with lock:
+            return await self._route(lead_id, from_queue)
+
+    async def _route(
+        self, lead_id: uuid.UUID, from_queue: bool
+    ) -> tuple[OfferRow | None, LeadRow | None]:
         live = Live()
         offer = None
         async with self.pool.acquire() as conn, conn.transaction():

@@ -111,7 +111,7 @@ async def capture(request: web.Request, body: LeadRequest) -> LeadReceipt:
     (metrics.RECEIVED if new else metrics.DUPLICATES).inc()
     if new:
         try:
-            request.app[keys.SYSTEM].tell(NAME, Route(lead_id))
+            request.app[keys.SYSTEM].tell(NAME, Route(lead_id, body.state))
         except Exception:  # stored: the lead actor resumes it when it starts
             log.warning("lead actor unavailable; lead waits for its restart")
     return LeadReceipt(id=lead_id)
