@@ -10,7 +10,8 @@ Leads are posted at a fixed rate (open loop), then a burst all at once.
 Measured per lead: POST sent -> the `lead_offered` frame on the broker's
 socket (p50/p99); leads/s through the burst (from its first POST to its
 last frame); server CPU per lead at the fixed rate (psutil: the server
-process and its children; the embedded PostgreSQL counted apart).
+process and its children; the embedded PostgreSQL counted apart), also net
+of what the idle server spends (rate simulator, timers) in 3 s before.
 
 Baseline, same run, same database: a bare aiohttp process whose one handler
 decodes the same body into the same msgspec struct and INSERTs it in one
@@ -28,6 +29,7 @@ import asyncio
 import json
 import os
 import platform
+import shutil
 import socket
 import subprocess
 import sys
@@ -294,6 +296,10 @@ async def run(args: argparse.Namespace, base: str, server_pid: int, pgdata: Path
         warm, _ = await fixed_rate(session, base + "/api/leads", 10**6, args.rate, 1.0)
         await arrived_all(screens, warm)
 
+        idle0, idle_t0 = _cpu(server_pid), time.perf_counter()
+        await asyncio.sleep(3.0)
+        idle_per_s = (_cpu(server_pid) - idle0) / (time.perf_counter() - idle_t0)
+
         cpu0, db0 = _cpu(server_pid), _database_cpu(pgdata)
         sent, wall = await fixed_rate(session, base + "/api/leads", 0, args.rate, args.seconds)
         await arrived_all(screens, sent)
@@ -321,6 +327,7 @@ async def run(args: argparse.Namespace, base: str, server_pid: int, pgdata: Path
     p50, p99 = _ms(latencies)
     bp50, bp99 = _ms(burst_latencies)
     cpu_lead = (cpu1 - cpu0) / count * 1000
+    cpu_lead_net = (cpu1 - cpu0 - idle_per_s * wall) / count * 1000
     cpu_base = (bcpu1 - bcpu0) / base_count * 1000
     return {
         "brokers": len(brokers),
@@ -338,6 +345,9 @@ async def run(args: argparse.Namespace, base: str, server_pid: int, pgdata: Path
         "server_cpu_ms_per_lead": round(cpu_lead, 3),
         "baseline_cpu_ms_per_insert": round(cpu_base, 3),
         "cpu_ratio": round(cpu_lead / cpu_base, 2),
+        "server_idle_cpu_ms_per_s": round(idle_per_s * 1000, 2),
+        "server_cpu_ms_per_lead_net_of_idle": round(cpu_lead_net, 3),
+        "cpu_ratio_net_of_idle": round(cpu_lead_net / cpu_base, 2),
         "db_cpu_ms_per_lead": round((db1 - db0) / count * 1000, 3),
         "db_cpu_ms_per_baseline_insert": round((bdb1 - bdb0) / base_count * 1000, 3),
         "baseline_rate_per_s": round(base_count / base_wall, 1),
@@ -357,6 +367,9 @@ def report(result: dict[str, Any]) -> None:
         ("server CPU per lead (ms)", result["server_cpu_ms_per_lead"], ""),
         ("baseline CPU per bare insert (ms)", result["baseline_cpu_ms_per_insert"], ""),
         ("CPU ratio lead / bare insert", result["cpu_ratio"], f"target <= {CPU_RATIO_TARGET:g}"),
+        ("server idle CPU (ms per s)", result["server_idle_cpu_ms_per_s"], ""),
+        ("server CPU per lead, net of idle (ms)", result["server_cpu_ms_per_lead_net_of_idle"], ""),
+        ("CPU ratio net of idle", result["cpu_ratio_net_of_idle"], ""),
         ("PostgreSQL CPU per lead (ms)", result["db_cpu_ms_per_lead"], ""),
         ("PostgreSQL CPU per bare insert (ms)", result["db_cpu_ms_per_baseline_insert"], ""),
     ]
@@ -372,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--burst", type=int, default=200)
+    parser.add_argument("--logs", type=Path, help="copy the server's log into this folder")
     parser.add_argument(
         "--baseline-serve", nargs=2, metavar=("PORT", "DSN"), help=argparse.SUPPRESS
     )
@@ -422,6 +436,11 @@ def main(argv: list[str] | None = None) -> int:
                         run(args, base, server_pid, pgdata, baseline_url, baseline_pid, brokers)
                     )
         finally:
+            if args.logs is not None:
+                args.logs.mkdir(parents=True, exist_ok=True)
+                for name in ("server.log", "baseline.log"):
+                    with suppress(OSError):
+                        shutil.copy(work / name, args.logs / name)
             if embedded is not None:
                 embedded.stop()
     result["machine"] = {"python": platform.python_version(), "cpus": os.cpu_count()}
