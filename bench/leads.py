@@ -73,44 +73,6 @@ def lead(n: int) -> dict[str, Any]:
     }
 
 
-# -- the baseline server (its own process) --------------------------------------------
-
-
-def _baseline_main(port: int, dsn: str) -> None:
-    import msgspec
-    from aiohttp import web
-
-    from protocols.api.leads import LeadRequest, check_lead
-
-    decoder = msgspec.json.Decoder(LeadRequest)
-
-    async def pool_ctx(app: web.Application) -> Any:
-        app["pool"] = await asyncpg.create_pool(dsn, min_size=2, max_size=10)
-        yield
-        await app["pool"].close()
-
-    async def handle(request: web.Request) -> web.Response:
-        raw = await request.read()
-        try:
-            body = decoder.decode(raw)
-            check_lead(body)
-        except Exception:
-            return web.Response(status=422)
-        lead_id = await request.app["pool"].fetchval(
-            "INSERT INTO bench_leads (body) VALUES ($1::text::jsonb) RETURNING id", raw.decode()
-        )
-        return web.Response(
-            body=orjson.dumps({"id": str(lead_id), "status": "received"}),
-            status=202,
-            content_type="application/json",
-        )
-
-    app = web.Application()
-    app.cleanup_ctx.append(pool_ctx)
-    app.router.add_post("/api/leads", handle)
-    web.run_app(app, host="127.0.0.1", port=port, print=None)
-
-
 # -- processes --------------------------------------------------------------------------
 
 
@@ -386,13 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--burst", type=int, default=200)
     parser.add_argument("--logs", type=Path, help="copy the server's log into this folder")
-    parser.add_argument(
-        "--baseline-serve", nargs=2, metavar=("PORT", "DSN"), help=argparse.SUPPRESS
-    )
     args = parser.parse_args(argv)
-    if args.baseline_serve:
-        _baseline_main(int(args.baseline_serve[0]), args.baseline_serve[1])
-        return 0
 
     from storage.embedded import EmbeddedPostgres
 
