@@ -373,14 +373,7 @@ def main(argv: list[str] | None = None) -> int:
                 "RATELINE_LOG_LEVEL": "warning",
             }
             serve = [sys.executable, "-m", "server.cli", "serve"]
-            baseline = [
-                sys.executable,
-                "-m",
-                "bench.leads",
-                "--baseline-serve",
-                str(base_port),
-                dsn,
-            ]
+            baseline = [sys.executable, "-m", "bench.leads_baseline", str(base_port), dsn]
             with _process(serve, env, work / "server.log") as server_pid:
                 base = f"http://127.0.0.1:{port}"
                 asyncio.run(_wait_up(base + "/healthz"))
