@@ -92,22 +92,33 @@ class LeadFlow:
         lock = self._states.get(state)
         if lock is None:
             lock = self._states[state] = asyncio.Lock()
+        live = Live()
         async with lock:
-            return await self._route(lead_id, from_queue)
+            offer, lead, queued = await self._route(lead_id, from_queue, live)
+        await live.publish(self.hub)  # outside the lock: the next lead of the state goes on
+        if offer is not None:
+            metrics.OFFERS.inc()
+            if lead is not None and lead.first_offered_at is None:
+                seconds = (offer.offered_at - lead.received_at).total_seconds()
+                metrics.TO_FIRST_OFFER.observe(max(0.0, seconds))
+        if queued:
+            await self.refresh_unassigned()
+        return offer, lead
 
     async def _route(
-        self, lead_id: uuid.UUID, from_queue: bool
-    ) -> tuple[OfferRow | None, LeadRow | None]:
-        live = Live()
+        self, lead_id: uuid.UUID, from_queue: bool, live: Live
+    ) -> tuple[OfferRow | None, LeadRow | None, bool]:
+        """One transaction: (the offer made, the lead as it was, whether the
+        unassigned queue may have changed)."""
         offer = None
         async with self.pool.acquire() as conn, conn.transaction():
             lead = await store.lead_by_id(conn, lead_id, lock=True)
             if lead is None or lead.status not in ROUTING:
-                return None, lead
+                return None, lead, False
             offered, still_open = await store.offered_brokers(conn, lead_id)
             if still_open:
-                return None, lead
-            chosen = None
+                return None, lead, False
+            chosen, rows = None, {}
             if from_queue or len(offered) < self.config.max_offers:
                 rows = {
                     row.user_id: row for row in await broker_store.licensed_in(conn, lead.state)
@@ -122,15 +133,7 @@ class LeadFlow:
                 offer = await store.make_offer(conn, lead_id, chosen.id, self.config.offer_seconds)
                 if offer is not None:
                     await self._tell_offered(conn, live, lead, offer, rows[chosen.id])
-        await live.publish(self.hub)
-        if offer is not None:
-            metrics.OFFERS.inc()
-            if lead.first_offered_at is None:
-                seconds = (offer.offered_at - lead.received_at).total_seconds()
-                metrics.TO_FIRST_OFFER.observe(max(0.0, seconds))
-        if chosen is None or lead.status == "unassigned":
-            await self.refresh_unassigned()
-        return offer, lead
+        return offer, lead, chosen is None or lead.status == "unassigned"
 
     async def _tell_offered(
         self, conn: Executor, live: Live, lead: LeadRow, offer: OfferRow, row: BrokerRow
