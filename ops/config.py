@@ -340,6 +340,20 @@ class Settings:
         "RATELINE_ALERTMANAGER_URL", None, "Alertmanager base URL alerts are pushed to (API v2)."
     )
 
+    # Leads
+    lead_offer_seconds: float = setting(
+        "RATELINE_LEAD_OFFER_SECONDS",
+        300.0,
+        "Seconds a broker has to accept an offered lead before it goes to the next.",
+        above=0,
+    )
+    lead_max_offers: int = setting(
+        "RATELINE_LEAD_MAX_OFFERS",
+        5,
+        "Offers of one lead before it waits in the unassigned queue.",
+        at_least=1,
+    )
+
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value, meta = getattr(self, f.name), f.metadata

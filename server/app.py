@@ -27,10 +27,13 @@ from server.routes import (
     agents,
     audit,
     auth,
+    brokers,
     calculate,
     dev,
     health,
+    leads,
     mortgage,
+    notifications,
     passwords,
     payments,
     rates,
@@ -60,6 +63,9 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     audit,
     payments,
     alerts_routes,
+    leads,
+    brokers,
+    notifications,
 )
 
 # Cleanup contexts that run after storage and before actors: each builds a

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from actors import agents, alerting, audit, calculation, mailer, payments, rates
+from actors import leads as lead_actors
 from actors.runtime import ChildSpec, SupervisorSpec
 from ops.config import Settings
 
@@ -17,6 +18,7 @@ def build_tree(settings: Settings) -> SupervisorSpec:
         *audit.child_specs(settings),
         *payments.child_specs(settings),
         *alerting.child_specs(settings),
+        *lead_actors.child_specs(settings),
     ]
     return SupervisorSpec(
         name="rateline",
