@@ -45,8 +45,11 @@ class Manifest(msgspec.Struct, frozen=True):
         return sum(t.rows for t in self.tables.values())
 
 
+MANIFEST_SUFFIX = ".manifest.json"
+
+
 def manifest_name(backup_id: str) -> str:
-    return f"{backup_id}.manifest.json"
+    return f"{backup_id}{MANIFEST_SUFFIX}"
 
 
 def dump_name(backup_id: str) -> str:

@@ -46,6 +46,10 @@ class Outcome:
     verify_seconds: float | None = None
 
 
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 def new_id(now: datetime | None = None) -> str:
     """Sortable and readable: 20261206T030000Z-1a2b3c."""
     now = now or datetime.now(UTC)
