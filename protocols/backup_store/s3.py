@@ -80,7 +80,7 @@ class S3Destination:
     async def _s3(self) -> Any:
         if self._client is None:
             config = Config(
-                retries={"max_attempts": 1, "mode": "standard"},  # we retry, with backoff
+                retries={"total_max_attempts": 1, "mode": "standard"},  # we retry, with backoff
                 connect_timeout=10,
                 read_timeout=60,
             )
