@@ -23,7 +23,7 @@ from ops.config import Settings
 from protocols.backup_store import DestinationError
 from storage import backups as store
 from storage.database import Database
-from storage.embedded import EmbeddedPostgres
+from storage.embedded import DataDirInUse, EmbeddedPostgres, running_url
 
 COMMANDS = ("backup", "restore")
 
@@ -64,7 +64,14 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
 
 async def backup(settings: Settings) -> int:
     config = BackupConfig.from_settings(settings)
-    db = await Database.open(url=settings.database_url, data_dir=settings.data_dir)
+    try:
+        db = await Database.open(url=settings.database_url, data_dir=settings.data_dir)
+    except DataDirInUse:
+        # The server runs the embedded database: back it up through that server's socket.
+        url = running_url(settings.data_dir)
+        if url is None:
+            raise
+        db = await Database.open(url=url, data_dir=settings.data_dir, min_size=1, max_size=2)
     destination = config.destination()
     try:
         backup_id = service.new_id()

@@ -67,8 +67,9 @@ async def test_only_a_leader_backs_up_at_a_slot_and_only_once(db: Database, tmp_
         running(db, config, b, "node-b") as node_b,
     ):
         before = slot - timedelta(minutes=1)
-        await node_a.ask(NAME, Tick(now=before), timeout=60)
-        await node_a.ask(NAME, Tick(now=slot + timedelta(seconds=1)), timeout=60)
+        for node in (node_a, node_b):
+            await node.ask(NAME, Tick(now=before), timeout=60)
+            await node.ask(NAME, Tick(now=slot + timedelta(seconds=1)), timeout=60)
         assert await store.listing(db.pool) == []  # neither before the slot nor when following
 
         # Both believe they lead at the next slot: one backup is taken.

@@ -17,6 +17,7 @@ import pytest
 from actors.backup.recovery import RecoveryError, choose, restore_into
 from protocols.backup_store.folder import FolderDestination
 from storage.database import Database
+from storage.embedded import EmbeddedPostgres
 from tests.backup_support import backup_once, folder_config, seed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,3 +111,34 @@ async def test_a_failed_backup_is_not_offered_for_restore(tmp_path: Path) -> Non
         await choose(destination, None)
     with pytest.raises(RecoveryError, match="no backup nope"):
         await choose(destination, "nope")
+
+
+async def test_rateline_backup_works_beside_a_server_on_the_embedded_database(
+    data_dir: Path,
+) -> None:
+    server = EmbeddedPostgres(data_dir)  # what `rateline serve` holds while it runs
+    url = await asyncio.to_thread(server.start)
+    try:
+        db = await Database.open(url=url, data_dir=data_dir, min_size=1, max_size=2)
+        try:
+            await seed(db.pool, 30)
+        finally:
+            await db.close()
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "server.cli", "backup", "--data-dir", str(data_dir)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert " verified: " in done.stdout
+        names = sorted(p.name for p in (data_dir / "backups").iterdir())
+        assert len(names) == 2 and names[0].endswith(".dump")
+        manifest = await choose(FolderDestination(data_dir / "backups"), None)
+        assert manifest.tables["public.rate_observations"].rows == 30
+    finally:
+        await asyncio.to_thread(server.stop)

@@ -25,6 +25,7 @@ from storage import backups as store
 from storage.pg_tools import PgTools, ToolsError, find_tools, libpq_target, scratch_cluster
 
 RESTORE_OPTIONS = "-c maintenance_work_mem=256MB"
+LOCK_WAIT = "2min"  # a table locked exclusively that long fails the dump, not hangs it
 
 
 class StageFailed(Exception):
@@ -85,6 +86,7 @@ async def dump(
             "--format=custom",
             f"--snapshot={snapshot.id}",
             f"--exclude-table-data={snapshot.catalog}",
+            f"--lock-wait-timeout={LOCK_WAIT}",
             "--no-password",
             f"--dbname={target}",
             stdout=asyncio.subprocess.PIPE,
