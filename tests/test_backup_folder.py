@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
+import pytest
 from prometheus_client import REGISTRY
 
 from actors.backup.manifest import decode, dump_name, manifest_name
@@ -12,6 +14,7 @@ from actors.backup.pipeline import StageFailed, dump, verify
 from protocols.backup_store.folder import FolderDestination, FolderUpload
 from storage import backups as store
 from storage.database import Database
+from storage.pg_tools import libpq_target
 from tests.backup_support import backup_once, folder_config, seed
 
 
@@ -60,12 +63,16 @@ class RottingFolder(FolderDestination):
 
 
 async def test_a_flipped_byte_fails_verification_and_is_announced(
-    db: Database, tmp_path: Path
+    db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     await seed(db.pool, 300)
     failures = metric("rateline_backup_failures_total", stage="verify")
 
-    outcome = await backup_once(db, folder_config(tmp_path), RottingFolder(tmp_path))
+    with caplog.at_level(logging.ERROR, logger="rateline.backup"):
+        outcome = await backup_once(db, folder_config(tmp_path), RottingFolder(tmp_path))
+
+    announced = [r for r in caplog.records if r.getMessage() == "backup failed"]
+    assert [(r.backup_id, r.stage) for r in announced] == [(outcome.id, "verify")]  # type: ignore[attr-defined]
 
     assert (outcome.status, outcome.stage) == ("failed", "verify")
     assert "SHA-256" in outcome.detail
@@ -126,3 +133,11 @@ async def test_verification_names_the_first_table_that_differs(
         assert exc.detail == "table public.rate_observations: 100 rows, the manifest says 101"
     else:
         raise AssertionError("verification passed against a wrong manifest")
+
+
+def test_the_password_reaches_pg_dump_through_the_environment_only() -> None:
+    url, env = libpq_target("postgresql://app:s%40cret@db.example:5432/rateline?sslmode=require")
+    assert url == "postgresql://app@db.example:5432/rateline?sslmode=require"
+    assert env == {"PGPASSWORD": "s@cret"}
+    embedded = "postgresql://postgres:@/postgres?host=/run/pg"  # no password at all
+    assert libpq_target(embedded) == (embedded, {})

@@ -82,7 +82,7 @@ async def run(
             seconds=dump_seconds,
             size=manifest.size,
             sha256=manifest.sha256,
-            manifest={"tables": len(manifest.tables), "rows": manifest.total_rows},
+            manifest=msgspec.to_builtins(manifest),
         )
         stage = "verify"
         verify_started = perf_counter()
@@ -95,10 +95,11 @@ async def run(
             backup_id, "verified", None, "", manifest.size, dump_seconds, verify_seconds
         )
     except StageFailed as exc:
-        outcome = Outcome(backup_id, "failed", exc.stage, exc.detail, None, dump_seconds)
+        size = manifest.size if manifest is not None else None
+        outcome = Outcome(backup_id, "failed", exc.stage, exc.detail, size, dump_seconds)
     except DestinationError as exc:
         outcome = Outcome(backup_id, "failed", stage, str(exc), None, dump_seconds)
-    except (asyncpg.PostgresError, OSError) as exc:
+    except Exception as exc:  # whatever broke, the verdict is recorded and announced
         log.exception("backup %s failed at %s", backup_id, stage)
         outcome = Outcome(backup_id, "failed", stage, f"{type(exc).__name__}: {exc}")
     total = perf_counter() - started
