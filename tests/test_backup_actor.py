@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from actors.backup.actor import NAME, BackupActor, Tick
-from actors.backup.config import BackupConfig
+from actors.backup.config import BackupConfig, parse_time_of_day
 from actors.backup.schedule import next_slot
 from actors.runtime import ActorSystem, ChildSpec, SupervisorSpec
 from storage import backups as store
@@ -40,6 +41,12 @@ def test_slots_fall_on_the_time_of_day_and_every_interval_after() -> None:
     assert next_slot(datetime(2026, 12, 6, 1, 0, tzinfo=UTC), at, 6) == datetime(
         2026, 12, 6, 3, 0, tzinfo=UTC
     )
+
+
+def test_a_bad_time_of_day_names_the_variable() -> None:
+    assert parse_time_of_day("7:30") == time(7, 30)
+    with pytest.raises(ValueError, match="RATELINE_BACKUP_AT='25:00' is not valid"):
+        parse_time_of_day("25:00")
 
 
 @asynccontextmanager

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
@@ -197,3 +198,16 @@ async def test_s3_down_mid_upload_leaves_no_good_backup_and_no_pending_upload(
     assert await store.last_good(db.pool) is None
     after = REGISTRY.get_sample_value("rateline_backup_failures_total", {"stage": "upload"})
     assert after == (failures or 0) + 1
+
+
+async def test_uploads_a_crashed_run_left_behind_are_swept(s3: tuple[str, Outage]) -> None:
+    endpoint, _ = s3
+    target = destination(endpoint, "crashed")
+    try:
+        await target.start_upload("20261201T030000Z-abcdef.dump")  # never completed
+        assert len(await target.pending_uploads()) == 1
+        # (moto dates every upload 2010, so the age limit itself is not tried here)
+        assert await target.abort_stale_uploads(older_than=timedelta(0)) == 1
+        assert await target.pending_uploads() == []
+    finally:
+        await target.close()
