@@ -92,11 +92,6 @@ def libpq_target(dsn: str) -> tuple[str, dict[str, str]]:
     return urlunsplit(parts), env
 
 
-async def server_major(conn: Any) -> int:
-    version: int = conn.get_server_version().major
-    return version
-
-
 @asynccontextmanager
 async def scratch_cluster() -> AsyncIterator[str]:
     """A fresh embedded PostgreSQL in a temporary folder, tuned for a quick

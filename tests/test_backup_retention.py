@@ -7,6 +7,7 @@ from pathlib import Path
 
 from actors.backup import service
 from actors.backup.config import BackupConfig
+from actors.backup.manifest import Manifest, Verification, encode
 from actors.backup.retention import Entry, to_delete
 from protocols.backup_store.folder import FolderDestination
 from storage import backups as store
@@ -67,6 +68,24 @@ def test_days_without_a_good_backup_do_not_use_up_the_daily_ones() -> None:
     assert doomed == {f"good-{d}" for d in range(1, 8)}
 
 
+def manifest(backup_id: str, now: datetime, days_ago: int) -> bytes:
+    taken = now - timedelta(days=days_ago)
+    return encode(
+        Manifest(
+            id=backup_id,
+            started_at=taken,
+            finished_at=taken,
+            postgres_version="18",
+            migrations=[],
+            size=4,
+            sha256="",
+            dump=f"{backup_id}.dump",
+            tables={},
+            verification=Verification("verified", taken),
+        )
+    )
+
+
 async def test_pruning_deletes_the_objects_and_rows_retention_lets_go(
     db: Database, tmp_path: Path
 ) -> None:
@@ -84,12 +103,15 @@ async def test_pruning_deletes_the_objects_and_rows_retention_lets_go(
             now - timedelta(days=days),
         )
         await destination.put(f"{backup_id}.dump", b"dump")
-        await destination.put(f"{backup_id}.manifest.json", b"{}")
+        await destination.put(f"{backup_id}.manifest.json", manifest(backup_id, now, days))
+    # Taken before the database was restored: known from its manifest only.
+    await destination.put("b9.dump", b"dump")
+    await destination.put("b9.manifest.json", manifest("b9", now, 9))
     config = BackupConfig(folder=tmp_path, keep_daily=2, keep_weekly=0)
 
     deleted = await service.prune(db.pool, config, destination, now)
 
-    assert sorted(deleted) == ["b2", "b3"]
+    assert sorted(deleted) == ["b2", "b3", "b9"]
     assert await destination.names() == [
         "b0.dump", "b0.manifest.json", "b1.dump", "b1.manifest.json"
     ]  # fmt: skip

@@ -28,6 +28,7 @@ from actors.backup.manifest import (
 )
 from actors.backup.metrics import FAILURES, LAST_DURATION, LAST_GOOD, LAST_SIZE
 from actors.backup.pipeline import StageFailed, dump, verify
+from actors.backup.recovery import manifests
 from protocols.backup_store import Destination, DestinationError
 from protocols.backup_store.s3 import S3Destination
 from storage import backups as store
@@ -161,16 +162,23 @@ async def _record(pool: asyncpg.Pool, outcome: Outcome, total: float) -> None:
 async def prune(
     pool: asyncpg.Pool, config: BackupConfig, destination: Destination, now: datetime
 ) -> list[str]:
-    """Delete what retention lets go, objects first, then their rows."""
+    """Delete what retention lets go, objects first, then their rows.
+
+    Backups the destination holds but the table does not know (taken before
+    the database was restored from one of them) count too, by their manifests."""
     rows = await store.of_destination(pool, destination.description)
-    doomed = retention.to_delete(
-        [retention.Entry(r.id, r.started_at, r.status) for r in rows],
-        now,
-        keep_daily=config.keep_daily,
-        keep_weekly=config.keep_weekly,
-    )
+    entries = [retention.Entry(r.id, r.started_at, r.status) for r in rows]
     deleted: list[str] = []
     try:
+        known = {r.id for r in rows}
+        for manifest in await manifests(destination):
+            if manifest.id not in known:
+                verdict = manifest.verification
+                status = verdict.status if verdict is not None else "running"
+                entries.append(retention.Entry(manifest.id, manifest.started_at, status))
+        doomed = retention.to_delete(
+            entries, now, keep_daily=config.keep_daily, keep_weekly=config.keep_weekly
+        )
         for backup_id in sorted(doomed):
             await destination.delete(dump_name(backup_id))
             await destination.delete(manifest_name(backup_id))
