@@ -354,6 +354,46 @@ class Settings:
         at_least=1,
     )
 
+    # Backups
+    backup_interval_hours: int = setting(
+        "RATELINE_BACKUP_INTERVAL_HOURS", 24, "Hours between scheduled backups.", at_least=1
+    )
+    backup_at: str = setting(
+        "RATELINE_BACKUP_AT", "03:00", "UTC time of day (HH:MM) of the first scheduled backup."
+    )
+    backup_dir: Path | None = setting(
+        "RATELINE_BACKUP_DIR", None, "Folder for backups; unset: <data-dir>/backups."
+    )
+    backup_s3_url: str | None = setting(
+        "RATELINE_BACKUP_S3_URL",
+        None,
+        "s3://bucket/prefix to keep backups in S3 instead of the folder (AWS credentials the"
+        " standard way).",
+    )
+    s3_endpoint_url: str | None = setting(
+        "RATELINE_S3_ENDPOINT_URL", None, "Endpoint of an S3-compatible store; unset: AWS."
+    )
+    backup_keep_daily: int = setting(
+        "RATELINE_BACKUP_KEEP_DAILY", 7, "Daily good backups kept.", at_least=0
+    )
+    backup_keep_weekly: int = setting(
+        "RATELINE_BACKUP_KEEP_WEEKLY", 4, "Weekly good backups kept.", at_least=0
+    )
+    backup_upload_attempts: int = setting(
+        "RATELINE_BACKUP_UPLOAD_ATTEMPTS",
+        5,
+        "Tries of each S3 request before a backup fails.",
+        at_least=1,
+    )
+    backup_retry_seconds: float = setting(
+        "RATELINE_BACKUP_RETRY_SECONDS", 1.0, "First delay between S3 tries, doubling.", above=0
+    )
+    pg_bin: Path | None = setting(
+        "RATELINE_PG_BIN",
+        None,
+        "Folder of pg_dump and pg_restore; unset: the embedded ones, else the PATH.",
+    )
+
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value, meta = getattr(self, f.name), f.metadata

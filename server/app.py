@@ -27,6 +27,7 @@ from server.routes import (
     agents,
     audit,
     auth,
+    backups,
     brokers,
     calculate,
     dev,
@@ -66,6 +67,7 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     leads,
     brokers,
     notifications,
+    backups,
 )
 
 # Cleanup contexts that run after storage and before actors: each builds a

