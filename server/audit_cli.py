@@ -11,9 +11,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from actors.audit.actor import checkpoint_folder
+from actors.audit.actor import checkpoint_store
 from actors.audit.auditor import Auditor
-from actors.audit.checkpoints import CheckpointFile
 from actors.audit.scan import run_scan, verify_and_record
 from ops.config import Settings
 from storage.database import Database
@@ -39,7 +38,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     auditor = Auditor(db.pool)
     try:
         if args.command == "audit":
-            checkpoints = CheckpointFile(checkpoint_folder(settings)).read()
+            checkpoints = await checkpoint_store(settings).read()
             verdict = await verify_and_record(db.pool, settings, auditor, checkpoints)
             print(verdict.describe())
             return 0 if verdict.intact else 1

@@ -14,9 +14,8 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
-from actors.audit.actor import checkpoint_folder
+from actors.audit.actor import checkpoint_store
 from actors.audit.auditor import Auditor
-from actors.audit.checkpoints import CheckpointFile
 from actors.audit.scan import verify_chain
 from actors.audit.verify import Checkpoint
 from ops.config import Settings
@@ -137,7 +136,7 @@ async def test_rateline_audit_verify_reports_intact_then_the_truncation(
 ) -> None:
     await fill(db, 12)
     seq, head = await store.head(db.pool)
-    CheckpointFile(checkpoint_folder(settings)).append(Checkpoint(seq, head, datetime.now(UTC)))
+    await checkpoint_store(settings).append(Checkpoint(seq, head, datetime.now(UTC)))
     intact = await asyncio.to_thread(run_cli, settings, "audit", "verify")
     assert intact.returncode == 0, intact.stderr
     assert intact.stdout.strip() == f"12 events, chain intact up to {head.hex()}"
@@ -177,3 +176,18 @@ async def test_sign_ins_reach_the_audit_log_and_admins_page_through_it(
     assert (await app_client.get("/api/admin/audit", headers=consumer)).status == 403
     assert (await app_client.get("/api/admin/audit")).status == 401
     assert (await verify_chain(db.pool, [])).intact
+
+
+def test_a_checkpoint_is_due_each_interval_and_after_each_good_backup() -> None:
+    from datetime import timedelta
+
+    from actors.audit.checkpoints import checkpoint_due
+
+    hour = timedelta(hours=1)
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    assert checkpoint_due(now, None, hour, None)
+    assert not checkpoint_due(now, now - timedelta(minutes=59), hour, None)
+    assert checkpoint_due(now, now - hour, hour, None)
+    last = now - timedelta(minutes=10)
+    assert checkpoint_due(now, last, hour, last + timedelta(minutes=1))
+    assert not checkpoint_due(now, last, hour, last - timedelta(minutes=1))

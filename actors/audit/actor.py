@@ -1,5 +1,6 @@
 """The audit actor: scans on a schedule and at start-up, walks the audit
-chain daily, and writes checkpoints of its head every hour.
+chain daily, and writes checkpoints of its head every hour and after each
+good backup (it looks every minute).
 
 Only the node that leads single-leader work (deps["leadership"]) scans and
 checkpoints, so several nodes neither double the findings' events nor
@@ -12,17 +13,18 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from actors.audit.auditor import Auditor
-from actors.audit.checkpoints import CheckpointFile
+from actors.audit.checkpoints import CheckpointStore, checkpoint_due
 from actors.audit.scan import ScanReport, run_scan, verify_and_record
 from actors.audit.verify import Checkpoint, Verdict
+from actors.backup.config import BackupConfig
 from actors.runtime import ActorContext, RatelineActor
 from ops.config import Settings
 from storage import audit as audit_store
+from storage import backups as backup_store
 
 log = logging.getLogger("rateline.audit")
 
@@ -45,15 +47,25 @@ class TakeCheckpoint:
     """Write the log's head outside the table now."""
 
 
-def checkpoint_folder(settings: Settings) -> Path:
-    return settings.data_dir / "backups"
+@dataclass(frozen=True)
+class CheckpointIfDue:
+    """Write the head if the interval has passed or a backup was verified since."""
+
+
+WATCH_SECONDS = 60.0
+
+
+def checkpoint_store(settings: Settings) -> CheckpointStore:
+    """Checkpoints live in the backup destination, beside the backups."""
+    return CheckpointStore(BackupConfig.from_settings(settings).destination)
 
 
 class AuditActor(RatelineActor):
     def __init__(self, ctx: ActorContext, settings: Settings) -> None:
         super().__init__(ctx)
         self.settings = settings
-        self.checkpoints = CheckpointFile(checkpoint_folder(settings))
+        self.checkpoints = checkpoint_store(settings)
+        self.last_checkpoint: datetime | None = None
         self._timers: dict[type, Any] = {}
         self._stopped = False
 
@@ -66,7 +78,7 @@ class AuditActor(RatelineActor):
         hour = 3600.0
         self._every(Scan(), self.settings.security_scan_hours * hour)
         self._every(Verify(), self.settings.audit_verify_hours * hour)
-        self._every(TakeCheckpoint(), self.settings.audit_checkpoint_minutes * 60)
+        self._every(CheckpointIfDue(), WATCH_SECONDS)
         self._tell(Scan())
 
     def on_stop(self) -> None:
@@ -84,6 +96,8 @@ class AuditActor(RatelineActor):
             return self.verify()
         if isinstance(message, TakeCheckpoint):
             return self.checkpoint()
+        if isinstance(message, CheckpointIfDue):
+            return self.checkpoint() if self._checkpoint_due() else None
         raise TypeError(f"{self.name} does not handle {message!r}")
 
     def scan(self) -> ScanReport:
@@ -95,18 +109,33 @@ class AuditActor(RatelineActor):
 
     def verify(self) -> Verdict:
         pool = self.ctx.deps["db"].pool
-        verdict: Verdict = self.run_io(
-            verify_and_record(pool, self.settings, self.auditor, self.checkpoints.read()),
-            timeout=IO_TIMEOUT,
-        )
+
+        async def work() -> Verdict:
+            checkpoints = await self.checkpoints.read()
+            return await verify_and_record(pool, self.settings, self.auditor, checkpoints)
+
+        verdict: Verdict = self.run_io(work(), timeout=IO_TIMEOUT)
         return verdict
 
     def checkpoint(self) -> Checkpoint:
         pool = self.ctx.deps["db"].pool
         seq, head = self.run_io(audit_store.head(pool), timeout=30)
         checkpoint = Checkpoint(seq, head, datetime.now(UTC))
-        self.checkpoints.append(checkpoint)
+        self.run_io(self.checkpoints.append(checkpoint), timeout=IO_TIMEOUT)
+        self.last_checkpoint = checkpoint.at
         return checkpoint
+
+    def _checkpoint_due(self) -> bool:
+        if self.last_checkpoint is None:
+            kept = self.run_io(self.checkpoints.read(), timeout=IO_TIMEOUT)
+            self.last_checkpoint = kept[-1].at if kept else None
+        newest = self.run_io(backup_store.last_good(self.ctx.deps["db"].pool), timeout=30)
+        return checkpoint_due(
+            datetime.now(UTC),
+            self.last_checkpoint,
+            timedelta(minutes=self.settings.audit_checkpoint_minutes),
+            newest.finished_at if newest is not None else None,
+        )
 
     def _leads(self) -> bool:
         leadership = self.ctx.deps.get("leadership")

@@ -3,49 +3,64 @@
 A row deleted from the end of a hash chain leaves a shorter chain that is
 still intact; only a record of how long it was shows the loss. Each
 checkpoint (position, hash, time) is one JSON line in a file beside the
-backups, and is also logged, so deleting the tail means reaching both.
+backups, in the backup destination (a folder or S3), and is also logged, so
+deleting the tail means reaching the database, the backups and the logs.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-from datetime import datetime
-from pathlib import Path
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import orjson
 
 from actors.audit.verify import Checkpoint
+from protocols.backup_store import Destination
 
 log = logging.getLogger("rateline.audit")
 
 FILE_NAME = "audit-checkpoints.jsonl"
 
 
-class CheckpointFile:
-    def __init__(self, folder: Path) -> None:
-        self.path = folder / FILE_NAME
+def checkpoint_due(
+    now: datetime,
+    last: datetime | None,
+    every: timedelta,
+    last_good_backup: datetime | None,
+) -> bool:
+    """Every `every`, and after each good backup."""
+    if last is None or now - last >= every:
+        return True
+    return last_good_backup is not None and last_good_backup > last
 
-    def append(self, checkpoint: Checkpoint) -> None:
+
+class CheckpointStore:
+    def __init__(self, open_destination: Callable[[], Destination]) -> None:
+        self.open_destination = open_destination
+
+    async def append(self, checkpoint: Checkpoint) -> None:
         line = {
             "seq": checkpoint.seq,
             "hash": checkpoint.hash.hex(),
             "at": checkpoint.at.isoformat(),
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("ab") as handle:
-            handle.write(orjson.dumps(line) + b"\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+        destination = self.open_destination()
+        try:
+            kept = await self._text(destination)
+            await destination.put(FILE_NAME, kept + orjson.dumps(line) + b"\n")
+        finally:
+            await destination.close()
         log.info("audit checkpoint", extra={"audit_checkpoint": line})
 
-    def read(self) -> list[Checkpoint]:
+    async def read(self) -> list[Checkpoint]:
+        destination = self.open_destination()
         try:
-            lines = self.path.read_bytes().splitlines()
-        except FileNotFoundError:
-            return []
+            text = await self._text(destination)
+        finally:
+            await destination.close()
         checkpoints = []
-        for line in lines:
+        for line in text.splitlines():
             if line.strip():
                 item = orjson.loads(line)
                 checkpoints.append(
@@ -54,3 +69,9 @@ class CheckpointFile:
                     )
                 )
         return checkpoints
+
+    @staticmethod
+    async def _text(destination: Destination) -> bytes:
+        if FILE_NAME not in await destination.names():
+            return b""
+        return await destination.get(FILE_NAME)

@@ -8,7 +8,8 @@ STAGES = ("dump", "upload", "verify", "retention")
 
 LAST_GOOD = Gauge(
     "rateline_backup_last_good_timestamp_seconds",
-    "Unix time of the newest verified backup (0: none yet).",
+    "Unix time of the newest verified backup; with none yet, when this node began to"
+    " look, so 'no good backup for 26 hours' counts from there.",
 )
 FAILURES = Counter(
     "rateline_backup_failures_total",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from time import perf_counter
@@ -57,10 +58,16 @@ def new_id(now: datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
+# With no good backup at all, the gauge says since when there has been none
+# here: a new install is not an alert at once, and one that never gets a
+# good backup is one 26 hours later.
+_LOOKING_SINCE = time.time()
+
+
 async def refresh_last_good(pool: asyncpg.Pool) -> None:
     """Set the last-good gauge from the table (every node, so any node's metrics tell)."""
     row = await store.last_good(pool)
-    LAST_GOOD.set(row.started_at.timestamp() if row is not None else 0)
+    LAST_GOOD.set(row.started_at.timestamp() if row is not None else _LOOKING_SINCE)
 
 
 async def run(
