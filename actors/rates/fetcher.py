@@ -7,9 +7,8 @@ backoff; the actor itself only crashes on a bug, and then its supervisor
 starts a fresh incarnation that finds the rate book (which the server owns)
 exactly as it was.
 
-The timer lives on the event loop and drops a `Tick` into the mailbox; each
-incarnation stamps its ticks, so a tick armed by a crashed incarnation is
-ignored by the next one.
+The next poll is a `Tick` the fetcher tells itself later (`tell_later`); the
+timer dies with its incarnation, so a successor starts its own.
 
 With several nodes on one database only the node that leads "rates"
 (ctx.deps["leadership"]) polls; the others' fetchers tick idly, every
@@ -28,7 +27,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-from pykka._envelope import Envelope
 
 from actors.rates.book import RateBook
 from actors.rates.config import RatesConfig
@@ -45,7 +43,7 @@ STORAGE = "storage"
 
 @dataclass(frozen=True)
 class Tick:
-    token: object
+    """Time for the next poll."""
 
 
 @dataclass(frozen=True)
@@ -75,53 +73,27 @@ class RateFetcher(RatelineActor):
         self.source: RateSource = make_source(self.book.snapshot)
         self.source_name = self.source.name
         self._leading = self._leads()
-        self._token = object()
-        self._timer: asyncio.TimerHandle | None = None
 
     # -- timer ---------------------------------------------------------------
 
     def on_start(self) -> None:
-        self._schedule(0.0)
+        self.tell_later(0.0, Tick())
 
     def on_stop(self) -> None:
-        self._shutdown()
+        self._close_source()
 
     def on_failure(self, *exc_info: Any) -> None:
-        self._shutdown()
-
-    def _shutdown(self) -> None:
-        self._token = object()
-        loop = self.ctx.loop
-        timer, self._timer = self._timer, None
-        if timer is not None:
-            with contextlib.suppress(RuntimeError):  # the loop is closed: no timer to cancel
-                loop.call_soon_threadsafe(timer.cancel)
         self._close_source()
 
     def _close_source(self) -> None:
         with contextlib.suppress(RuntimeError):  # the loop is closed: nothing to release
             asyncio.run_coroutine_threadsafe(self.source.close(), self.ctx.loop)
 
-    def _schedule(self, delay: float) -> None:
-        token, inbox, loop = self._token, self.actor_inbox, self.ctx.loop
-
-        def fire() -> None:
-            inbox.put(Envelope(Tick(token)))
-
-        def arm() -> None:
-            if token is self._token:
-                self._timer = loop.call_later(delay, fire)
-
-        loop.call_soon_threadsafe(arm)
-
     # -- messages ------------------------------------------------------------
 
     def handle(self, message: Any) -> Any:
         if isinstance(message, Tick):
-            if message.token is not self._token:
-                return None
-            report = self.poll()
-            self._schedule(self._next_delay(report))
+            self.tell_later(self._next_delay(self.poll()), Tick())
             return None
         if isinstance(message, PollNow):
             return self.poll()

@@ -1,8 +1,9 @@
 """ActorSystem: names, the asyncio bridge, and the top of the supervision tree.
 
-The hot path of ask is a dict lookup, one queue put, a deadline appended to a
-FIFO and one call_soon_threadsafe back: no lock of ours, no thread per call,
-no timer per call, no pykka future (whose __await__ would block the loop).
+The hot path of ask is a dict lookup, a deque append (plus a pykka tell when
+the actor was idle), a deadline appended to a FIFO and one
+call_soon_threadsafe back: no lock of ours, no thread per call, no timer per
+call, no pykka future (whose __await__ would block the loop).
 """
 
 from __future__ import annotations
@@ -17,12 +18,10 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from pykka import ActorRef, Timeout
-from pykka._envelope import Envelope
-from pykka._threading import ThreadingFuture
+from pykka import ActorRef, ThreadingFuture, Timeout
 
 from actors.runtime.actor import ActorContext, RatelineActor
-from actors.runtime.cell import ALIVE, GONE, Ask, Cell, Tell
+from actors.runtime.cell import ALIVE, GONE, Ask, Call, Cell, Tell
 from actors.runtime.deadlines import Deadlines, Expired
 from actors.runtime.errors import ActorTimeout, ActorUnavailable, DeadLetter
 from actors.runtime.metrics import DEAD_LETTERS
@@ -103,10 +102,6 @@ class ActorSystem:
     def stopping(self) -> bool:
         return self._stopping.is_set()
 
-    def wait_stopping(self, seconds: float) -> bool:
-        """Sleep that a shutdown interrupts; True when the system is stopping."""
-        return self._stopping.wait(seconds)
-
     # -- the bridge (call from the event loop) ----------------------------------
 
     async def ask(self, name: str, message: Any, timeout: float = 5.0) -> Any:  # noqa: ASYNC109
@@ -122,7 +117,7 @@ class ActorSystem:
         loop = get_running_loop()
         deadlines = self._deadlines if loop is self.loop else self._deadlines_on(loop)
         future = loop.create_future()
-        cell.mailbox.put(Ask(message, future, loop))
+        cell.post(Ask(message, future, loop))
         watch = deadlines.watch(future, timeout)
         try:
             return await future
@@ -142,7 +137,7 @@ class ActorSystem:
         loop = get_running_loop()
         deadlines = self._deadlines if loop is self.loop else self._deadlines_on(loop)
         future = loop.create_future()
-        cell.mailbox.put(Ask(message, future, loop))
+        cell.post(Ask(message, future, loop))
         watch = deadlines.watch(future, timeout)
         try:
             return await future
@@ -162,7 +157,7 @@ class ActorSystem:
         cell = self._cells.get(name)
         if cell is None or cell.state is GONE:
             raise self._dead_letter(name, cell)
-        cell.mailbox.put(Tell(message))
+        cell.post(Tell(message))
 
     def ask_blocking(self, name: str, message: Any, timeout: float = 5.0) -> Any:
         """ask() for actor threads (one actor asking another); never call it on the loop."""
@@ -172,7 +167,7 @@ class ActorSystem:
         if cell is None or cell.state is GONE:
             raise self._dead_letter(name, cell)
         future: ThreadingFuture[Any] = ThreadingFuture()
-        cell.mailbox.put(Envelope(message, reply_to=future))
+        cell.post(Call(message, future))
         try:
             return future.get(timeout=timeout)
         except Timeout:
