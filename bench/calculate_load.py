@@ -208,7 +208,7 @@ def attribution(count: int = 40, warm_up: int = 10) -> dict[str, float]:
 
     from actors.agents.advisor import MortgageAdvisor
     from actors.calculation import flow
-    from actors.calculation.service import calculate_options
+    from actors.calculation.service import calculate_quotes, quote_option
     from actors.rates.simulator import BASELINE
     from protocols.api.mortgage import CalculateRequest, decode
 
@@ -216,19 +216,21 @@ def attribution(count: int = 40, warm_up: int = 10) -> dict[str, float]:
     advisor = MortgageAdvisor()
     for i in range(warm_up):
         request = decode(orjson.dumps(buyer(90_000 + i)), CalculateRequest)
-        question = flow.advisor_input(request, calculate_options(request, rates), rates)
+        quotes = calculate_quotes(request, rates)
+        question = flow.advisor_input(request, [quote_option(q) for q in quotes], rates)
         if not isinstance(question, str):
-            advisor.builtin(question)
+            advisor.solve(question, {q.product: q for q in quotes})
     requests = [decode(orjson.dumps(buyer(10_000 + i)), CalculateRequest) for i in range(count)]
     engine_s, advice_s, asked = 0.0, 0.0, 0
     for request in requests:
         started = time.perf_counter()
-        options = calculate_options(request, rates)
+        quotes = calculate_quotes(request, rates)
+        options = [quote_option(q) for q in quotes]
         engine_s += time.perf_counter() - started
         question = flow.advisor_input(request, options, rates)
         if not isinstance(question, str):
             started = time.perf_counter()
-            advisor.builtin(question)
+            advisor.solve(question, {q.product: q for q in quotes})
             advice_s += time.perf_counter() - started
             asked += 1
     return {

@@ -224,3 +224,17 @@ def test_different_buyers_get_different_advice() -> None:
     second = advise(down_payment="60000")
     assert first["remove_pmi"] != second["remove_pmi"]
     assert impact(first["remove_pmi"]) != impact(second["remove_pmi"])
+
+
+def test_the_advisor_takes_the_quotes_its_calculation_priced() -> None:
+    """Handed the calculation's quotes, the advisor says the same as when it
+    prices everything itself, and shows the very quotes it was handed."""
+    changes = {"down_payment": "45000", "price": "450000", "credit_score": 700}
+    priced = quotes(**changes)
+    data = ADVISOR.parse({**CALM, **changes})
+
+    handed, handed_facts = ADVISOR.solve(data, {"30y_fixed": priced["30y_fixed"]})
+    alone, _ = ADVISOR.solve(data)
+
+    assert handed == alone
+    assert handed_facts["chosen_quote"]["piti"] == str(priced["30y_fixed"].piti)

@@ -10,7 +10,7 @@ worth most, then habits that always help).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import ROUND_FLOOR, Decimal, localcontext
 
 from actors.agents.situation import Situation
@@ -23,6 +23,7 @@ from actors.calculation.money import ENGINE_CONTEXT, HUNDRED, TWELVE, ZERO, cent
 from actors.calculation.piti import DEFAULT_PROPERTY_TAX_RATE
 from actors.calculation.pricing import LlpaGrid
 from actors.calculation.products import DTI_LIMITS, PRODUCTS
+from actors.calculation.quote import ProductQuote
 from actors.calculation.refinance import points_break_even
 from actors.calculation.totals import biweekly_totals, loan_totals
 from protocols.api.agents import AdvisorInput, Impact, Recommendation
@@ -389,9 +390,12 @@ MAX_SHOWN = 6
 
 
 def analyse(
-    data: AdvisorInput, llpa_grid: LlpaGrid | None = None
+    data: AdvisorInput,
+    llpa_grid: LlpaGrid | None = None,
+    priced: Mapping[str, ProductQuote] | None = None,
 ) -> tuple[Situation, list[Recommendation]]:
-    """Every recommendation whose condition holds, in the order shown."""
-    situation = Situation(data, llpa_grid)
+    """Every recommendation whose condition holds, in the order shown.
+    `priced`: quotes the calculation already priced for `data`."""
+    situation = Situation(data, llpa_grid, priced)
     found = [rec for rule in RULES if (rec := rule(situation)) is not None]
     return situation, found

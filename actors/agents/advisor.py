@@ -46,8 +46,8 @@ friendly words. Keep each recommendation's kind and impact exactly as given.
     def builtin(self, data: AdvisorInput) -> AdvisorOutput:
         return self.solve(data)[0]
 
-    def solve(self, data: AdvisorInput) -> tuple[AdvisorOutput, Any]:
-        situation, found = analyse(data, self.llpa_grid)
+    def solve(self, data: AdvisorInput, priced: Any = None) -> tuple[AdvisorOutput, Any]:
+        situation, found = analyse(data, self.llpa_grid, priced)
         q = situation.chosen
         facts = {
             "chosen_quote": msgspec.to_builtins(

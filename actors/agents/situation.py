@@ -3,11 +3,13 @@ product on offer, from the buyer's inputs, and the option they lean to.
 Rules compare this against variations of itself (more down, another score,
 the earlier market rate), each again quoted by the engine.
 
-The quotes are the engine's own: asked the same question, it hands back the
-quotes the calculation priced a moment before instead of pricing them again."""
+A calculation hands over the quotes it priced, so only the products it did
+not show (and the variations) are priced here; asked directly, through the
+agents' API, the advisor prices every product itself."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -32,12 +34,20 @@ class Situation:
     """The calculation: one engine quote per product, the chosen one, and
     the chosen loan's schedule figures."""
 
-    def __init__(self, data: AdvisorInput, llpa_grid: LlpaGrid | None = None) -> None:
+    def __init__(
+        self,
+        data: AdvisorInput,
+        llpa_grid: LlpaGrid | None = None,
+        priced: Mapping[str, ProductQuote] | None = None,
+    ) -> None:
         self.data = data
         self.llpa_grid = llpa_grid
         self.product = PRODUCTS[data.product]
         self.term = self.product.term_months
-        self.quotes = {q.product: q for q in self.quote()}
+        given = {name: q for name, q in (priced or {}).items() if name in data.market_rates}
+        missing: list[str] = [name for name in data.market_rates if name not in given]
+        fresh = {q.product: q for q in self.quote(missing)} if missing else {}
+        self.quotes = {name: given.get(name) or fresh[name] for name in data.market_rates}
         self.chosen = self.quotes[data.product]
         if self.chosen.rate is None or self.chosen.loan_amount is None:
             raise ValueError(f"{data.product} cannot be priced: {self.chosen.reason}")

@@ -25,10 +25,10 @@ from typing import Any
 import msgspec
 from prometheus_client import Counter
 
-from actors.agents import MANAGER, Answer, AskAgent
 from actors.calculation import flow
 from actors.calculation.pricing import LlpaGrid, load_grid
-from actors.calculation.service import calculate_options
+from actors.calculation.quote import ProductQuote
+from actors.calculation.service import calculate_quotes, quote_option
 from actors.runtime import ActorContext, ActorSystem, ActorUnavailable, RatelineActor
 from protocols.api.agents import Recommendation
 from protocols.api.mortgage import CalculateRequest, QuoteOption
@@ -80,6 +80,7 @@ class _Priced:
     request: CalculateRequest
     user_id: uuid.UUID | None
     options: list[QuoteOption]
+    quotes: dict[str, ProductQuote]
     records: list[RateRecord]
     rates: dict[str, Decimal]
 
@@ -103,16 +104,24 @@ class CalculationActor(RatelineActor):
         book = self.ctx.deps.get("rate_book")
         records: Mapping[str, RateRecord] = book.snapshot.rates if book is not None else {}
         rates = flow.live_rates(records)
-        options = flow.mark_unpriced(self.price(message.request, rates), rates)
-        priced = _Priced(message.request, message.user_id, options, list(records.values()), rates)
+        quotes = self.price(message.request, rates)
+        options = flow.mark_unpriced([quote_option(q) for q in quotes], rates)
+        priced = _Priced(
+            message.request,
+            message.user_id,
+            options,
+            {q.product: q for q in quotes},
+            list(records.values()),
+            rates,
+        )
         return asyncio.run_coroutine_threadsafe(
             finish(self.ctx.system, self.ctx.deps["db"].pool, priced, self.options),
             self.ctx.loop,
         )
 
-    def price(self, request: CalculateRequest, rates: Mapping[str, Decimal]) -> list[QuoteOption]:
+    def price(self, request: CalculateRequest, rates: Mapping[str, Decimal]) -> list[ProductQuote]:
         """Every requested product's quote at the live rates (the engine's work)."""
-        return calculate_options(request, rates, llpa_grid=self.grid)
+        return calculate_quotes(request, rates, llpa_grid=self.grid)
 
 
 async def finish(
@@ -138,8 +147,9 @@ async def finish(
     if isinstance(question, str):
         recommendations, note, outcome = [], question, "not_asked"
     else:
+        user_id = None if priced.user_id is None else str(priced.user_id)
         recommendations, note, outcome = await advise(
-            system, question, priced.user_id, options.advice_seconds
+            system, flow.Advise(question, priced.quotes, user_id), options.advice_seconds
         )
     CALCULATIONS.labels(outcome).inc()
 
@@ -167,7 +177,7 @@ async def finish(
 
 
 async def advise(
-    system: ActorSystem | None, question: Any, user_id: uuid.UUID | None, seconds: float
+    system: ActorSystem | None, request: flow.Advise, seconds: float
 ) -> tuple[list[Recommendation], str | None, str]:
     """The advisor's recommendations, or none and a note, within `seconds`.
 
@@ -178,14 +188,10 @@ async def advise(
         return [], flow.NOTE_UNAVAILABLE, "unavailable"
     try:
         async with asyncio.timeout(seconds):
-            pending = await system.ask(
-                MANAGER,
-                AskAgent(flow.ADVISOR, question, None if user_id is None else str(user_id)),
-                timeout=seconds,
-            )
+            pending = await system.ask(flow.ADVISOR_ACTOR, request, timeout=seconds)
             waiting = asyncio.wrap_future(pending)
             waiting.add_done_callback(_quiet)
-            answer: Answer = await asyncio.shield(waiting)
+            answer = await asyncio.shield(waiting)
     except TimeoutError:
         return [], flow.NOTE_SLOW.format(seconds=seconds), "slow"
     except ActorUnavailable as exc:
