@@ -22,7 +22,7 @@ from actors.accounts.hashing import Argon2Params, PasswordHasher
 from actors.accounts.tokens import new_token
 from actors.calculation import child_specs
 from actors.calculation.actor import CalcOptions, CalculationActor
-from actors.calculation.service import calculate_options
+from actors.calculation.service import calculate_quotes, quote_option
 from actors.rates import RatesConfig, load_book
 from actors.rates.book import ChannelHead, RateBook
 from actors.runtime import ChildSpec, SupervisorSpec
@@ -141,7 +141,10 @@ async def signed_in(db: Database, email: str) -> tuple[uuid.UUID, dict[str, str]
 def engine_options(body: dict[str, Any]) -> dict[str, Any]:
     """The engine's own answer for the same purchase and rates."""
     rates = {p: Decimal(r) for p, r in LIVE.items()}
-    options = calculate_options(decode(orjson.dumps(body), CalculateRequest), rates)
+    options = [
+        quote_option(q)
+        for q in calculate_quotes(decode(orjson.dumps(body), CalculateRequest), rates)
+    ]
     return {o["product"]: o for o in msgspec.to_builtins(options)}
 
 
@@ -294,9 +297,11 @@ async def test_a_signed_in_buyer_lists_their_own_and_hears_when_rates_moved(
         product="30y_fixed", rate=Decimal("6.750"), as_of=T0 + timedelta(days=1), source="simulated"
     )
     with book.write_lock:
-        plan = book.plan([moved])
-        assert plan is not None
-        book.commit(plan, {channel: ChannelHead("test", 1) for channel, _, _ in plan.entries})
+        proposal = book.propose([moved])
+        assert proposal is not None
+        book.commit(
+            proposal, {channel: ChannelHead("test", 1) for channel, _, _ in proposal.entries}
+        )
     second = await (
         await client.post("/api/mortgage/calculate", json=PURCHASE, headers=headers)
     ).json()

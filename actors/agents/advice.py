@@ -22,7 +22,7 @@ from actors.calculation.insurance import ltv_percent, pmi_months_of
 from actors.calculation.money import ENGINE_CONTEXT, HUNDRED, TWELVE, ZERO, cents, percent_of
 from actors.calculation.piti import DEFAULT_PROPERTY_TAX_RATE
 from actors.calculation.pricing import LlpaGrid
-from actors.calculation.products import DTI_LIMITS, PRODUCTS
+from actors.calculation.products import CATALOG, DTI_LIMITS
 from actors.calculation.quote import ProductQuote
 from actors.calculation.refinance import points_break_even
 from actors.calculation.totals import biweekly_totals, loan_totals
@@ -256,7 +256,7 @@ def credit_score(s: Situation) -> Recommendation | None:
 def arm_caps(s: Situation) -> Recommendation | None:
     """An ARM is on offer: what its payment does when every cap is hit."""
     arm = s.quotes.get("5_6_arm")
-    template = PRODUCTS["5_6_arm"].arm
+    template = CATALOG["5_6_arm"].arm
     if arm is None or arm.rate is None or arm.loan_amount is None or template is None:
         return None
     assert arm.payment is not None and arm.total_interest is not None

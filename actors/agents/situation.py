@@ -15,7 +15,7 @@ from typing import Any
 
 from actors.calculation.money import ZERO
 from actors.calculation.pricing import LlpaGrid, load_grid
-from actors.calculation.products import PRODUCTS
+from actors.calculation.products import CATALOG
 from actors.calculation.quote import ProductQuote, quote_options
 from actors.calculation.totals import loan_totals
 from protocols.api.agents import AdvisorInput
@@ -42,7 +42,7 @@ class Situation:
     ) -> None:
         self.data = data
         self.llpa_grid = llpa_grid
-        self.product = PRODUCTS[data.product]
+        self.product = CATALOG[data.product]
         self.term = self.product.term_months
         given = {name: q for name, q in (priced or {}).items() if name in data.market_rates}
         missing: list[str] = [name for name in data.market_rates if name not in given]

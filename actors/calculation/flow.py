@@ -21,7 +21,7 @@ from typing import Any
 
 import msgspec
 
-from actors.calculation.products import PRODUCTS
+from actors.calculation.products import CATALOG
 from actors.calculation.quote import ProductQuote
 from protocols.api.agents import AdvisorInput, Recommendation
 from protocols.api.mortgage import CalculateRequest, CalculateResponse, QuoteOption
@@ -126,7 +126,7 @@ def rates_as_of(records: Iterable[RateRecord], default: dt.datetime) -> dt.datet
 def advised_product(options: Sequence[QuoteOption]) -> str | None:
     """The fixed-rate option the buyer would lean to: the first eligible
     one, else the first priced one, in the order the options are shown."""
-    fixed = [o for o in options if o.rate is not None and PRODUCTS[o.product].arm is None]
+    fixed = [o for o in options if o.rate is not None and CATALOG[o.product].arm is None]
     eligible = [o for o in fixed if o.eligible]
     chosen = eligible or fixed
     return chosen[0].product if chosen else None
@@ -155,7 +155,7 @@ def advisor_input(
     product = advised_product(options)
     if product is None:
         return NOTE_NO_FIXED_OPTION
-    previous = {p: r for p, r in (previous_rates or {}).items() if p in PRODUCTS and r > 0}
+    previous = {p: r for p, r in (previous_rates or {}).items() if p in CATALOG and r > 0}
     try:
         return AdvisorInput(
             price=request.price,

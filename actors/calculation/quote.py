@@ -41,7 +41,7 @@ from actors.calculation.pricing import (
     llpa_points,
     quote_rate,
 )
-from actors.calculation.products import DTI_LIMITS, PRODUCTS, DtiLimits, Product, ineligibility
+from actors.calculation.products import CATALOG, DTI_LIMITS, DtiLimits, Product, ineligibility
 from actors.calculation.totals import LoanTotals, Run, loan_totals, with_premiums
 
 _PERCENT_PLACES = Decimal("0.1")
@@ -136,17 +136,17 @@ def quote_options(
         lender_fees=lender_fees,
         other_closing_costs=other_closing_costs,
     )
-    names = list(PRODUCTS) if products is None else list(dict.fromkeys(products))
+    names = list(CATALOG) if products is None else list(dict.fromkeys(products))
     limits = {**DTI_LIMITS, **(dti_limits or {})}
     return [
         _quote_product(
-            PRODUCTS[name],
+            CATALOG[name],
             buyer,
             market_rates.get(name),
             arm_index,
             llpa_grid,
             rate_per_point,
-            limits[PRODUCTS[name].program],
+            limits[CATALOG[name].program],
         )
         for name in names
     ]

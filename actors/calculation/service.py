@@ -306,15 +306,3 @@ def calculate_quotes(
         arm_index=arm_index,
         llpa_grid=llpa_grid,
     )
-
-
-def calculate_options(
-    request: CalculateRequest,
-    market_rates: Mapping[str, Decimal],
-    *,
-    arm_index: Decimal | None = None,
-    llpa_grid: LlpaGrid | None = None,
-) -> list[QuoteOption]:
-    """The options of a /api/mortgage/calculate response, given live rates."""
-    quotes = calculate_quotes(request, market_rates, arm_index=arm_index, llpa_grid=llpa_grid)
-    return [quote_option(q) for q in quotes]

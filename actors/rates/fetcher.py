@@ -30,10 +30,11 @@ import asyncpg
 
 from actors.rates.book import RateBook
 from actors.rates.config import RatesConfig
-from actors.rates.health import CHANGES, OBSERVATIONS, backoff_delay
+from actors.rates.health import CHANGES, OBSERVATIONS
 from actors.rates.sources import RateSource, SourceFactory
 from actors.rates.store import store_poll
 from actors.runtime import ActorContext, RatelineActor
+from protocols.backoff import backoff_delay
 from protocols.rate_sources.base import TIMEOUT, SourceError
 
 log = logging.getLogger("rateline.rates")
@@ -105,8 +106,8 @@ class RateFetcher(RatelineActor):
             return min(interval, self.leadership.check_every)
         if report.ok:
             return interval
-        failures = self.book.health.failures(self.source_name)
-        return backoff_delay(failures, self.config.retry_seconds, interval)
+        failures = self.book.health.failures(self.source_name)  # 1 after the first
+        return backoff_delay(failures - 1, initial=self.config.retry_seconds, cap=interval)
 
     # -- one poll ------------------------------------------------------------
 
@@ -160,15 +161,15 @@ class RateFetcher(RatelineActor):
         )
 
     def _commit(self, records: list[Any]) -> tuple[int, int]:
-        """Plan, store, swap: under the book's write lock so every writer's
+        """Propose, store, swap: under the book's write lock so every writer's
         changes reach the book, the history and the wire in one order."""
         if not records:
             return 0, 0
         book = self.book
         pool = self.ctx.deps["db"].pool
         with book.write_lock:
-            plan = book.plan(records)
-            entries = plan.entries if plan is not None else ()
+            proposal = book.propose(records)
+            entries = proposal.entries if proposal is not None else ()
             stored, heads = self.run_io(
                 store_poll(
                     pool,
@@ -179,12 +180,12 @@ class RateFetcher(RatelineActor):
                 ),
                 timeout=30.0,
             )
-            if plan is None:
+            if proposal is None:
                 return stored, 0
-            book.commit(plan, heads)
-        for record in plan.changed:
+            book.commit(proposal, heads)
+        for record in proposal.changed:
             CHANGES.labels(record.product).inc()
-        return stored, len(plan.changed)
+        return stored, len(proposal.changed)
 
     def _failed(self, reason: str, detail: str) -> PollReport:
         failures = self.book.health.failure(self.source_name, reason, detail)

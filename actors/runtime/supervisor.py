@@ -12,7 +12,6 @@ itself, so it goes on hearing its other children meanwhile.
 from __future__ import annotations
 
 import logging
-import random
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from actors.runtime.actor import ActorContext, Escalation, RatelineActor
 from actors.runtime.cell import ALIVE, DOWN, Cell, Exited, Tell
 from actors.runtime.metrics import RESTARTS
 from actors.runtime.specs import ChildSpec, SupervisorSpec
+from protocols.backoff import backoff_delay
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from actors.runtime.system import ActorSystem
 
 logger = logging.getLogger("rateline.actors")
+
+RESTART_JITTER = 0.25
+"""Restarts of many children after one outage spread over a quarter of the wait."""
 
 
 @dataclass(frozen=True)
@@ -49,16 +52,6 @@ class _Restart:
     cells: tuple[Cell, ...]
     why: str
     delay: float
-
-
-def backoff_delay(spec: SupervisorSpec, attempt: int) -> float:
-    """attempt 0, 1, 2 … → initial·2^attempt capped at max, times a jitter in [0.75, 1].
-
-    Jitter only ever shortens the delay by a quarter, so successive delays still
-    grow (2 × 0.75 > 1) until the cap, and never exceed backoff_max.
-    """
-    base = min(spec.backoff_max, spec.backoff_initial * (2.0**attempt))
-    return base * random.uniform(0.75, 1.0)
 
 
 def describe_exit(name: str, crash: BaseException | None) -> str:
@@ -140,7 +133,12 @@ class Supervisor(RatelineActor):
                 affected.remove(sibling)
                 self._remove(sibling, f"stopped for good (a sibling restarted: {why})")
 
-        delay = backoff_delay(self.spec, self._attempt(cell, now))
+        delay = backoff_delay(
+            self._attempt(cell, now),
+            initial=self.spec.backoff_initial,
+            cap=self.spec.backoff_max,
+            jitter=RESTART_JITTER,
+        )
         logger.warning("%s; restarting in %.3f s", why, delay)
         self.tell_later(delay, _Restart(cell, tuple(affected), why, delay))
 
