@@ -2,10 +2,10 @@
 stores the answer.
 
 Pricing is CPU work and runs in the actor's thread, one calculation at a
-time per worker (a small pool shares the load). The rest is waiting, for the
-advisor and for PostgreSQL, so it runs on the server's loop: the actor hands
-it over and replies at once with the pending result, free for the next
-calculation while this one finishes. The advisor's answer is optional: when
+time per worker (a small pool shares the load): the actor replies with the
+`Priced` calculation. The rest is waiting, for the advisor and for
+PostgreSQL, so the caller finishes it on the server's loop (`finish`) while
+the worker prices the next one. The advisor's answer is optional: when
 the agent manager is down, slow or has nothing to say, the calculation is
 stored and served without recommendations and with a note saying why.
 """
@@ -13,7 +13,6 @@ stored and served without recommendations and with a note saying why.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import datetime as dt
 import logging
 import uuid
@@ -61,7 +60,7 @@ class CalcOptions:
 
 @dataclass(frozen=True)
 class Calculate:
-    """Price `request`; the reply is a concurrent Future of `Calculated`.
+    """Price `request`; the reply is a `Priced`, for `finish` on the loop.
     `user_id` (a signed-in caller) owns the stored calculation."""
 
     request: CalculateRequest
@@ -76,13 +75,16 @@ class Calculated:
 
 
 @dataclass(frozen=True)
-class _Priced:
+class Priced:
+    """A calculation's options at the live rates, before advice and storage."""
+
     request: CalculateRequest
     user_id: uuid.UUID | None
     options: list[QuoteOption]
     quotes: dict[str, ProductQuote]
     records: list[RateRecord]
     rates: dict[str, Decimal]
+    advice_seconds: float
 
 
 class CalculationActor(RatelineActor):
@@ -100,23 +102,20 @@ class CalculationActor(RatelineActor):
             return self.calculate(message)
         raise TypeError(f"{self.name} does not understand {type(message).__name__}")
 
-    def calculate(self, message: Calculate) -> concurrent.futures.Future[Calculated]:
+    def calculate(self, message: Calculate) -> Priced:
         book = self.ctx.deps.get("rate_book")
         records: Mapping[str, RateRecord] = book.snapshot.rates if book is not None else {}
         rates = flow.live_rates(records)
         quotes = self.price(message.request, rates)
         options = flow.mark_unpriced([quote_option(q) for q in quotes], rates)
-        priced = _Priced(
+        return Priced(
             message.request,
             message.user_id,
             options,
             {q.product: q for q in quotes},
             list(records.values()),
             rates,
-        )
-        return asyncio.run_coroutine_threadsafe(
-            finish(self.ctx.system, self.ctx.deps["db"].pool, priced, self.options),
-            self.ctx.loop,
+            self.options.advice_seconds,
         )
 
     def price(self, request: CalculateRequest, rates: Mapping[str, Decimal]) -> list[ProductQuote]:
@@ -124,9 +123,7 @@ class CalculationActor(RatelineActor):
         return calculate_quotes(request, rates, llpa_grid=self.grid)
 
 
-async def finish(
-    system: ActorSystem | None, pool: Any, priced: _Priced, options: CalcOptions
-) -> Calculated:
+async def finish(system: ActorSystem | None, pool: Any, priced: Priced) -> Calculated:
     """On the server's loop: recommendations, then the stored document."""
     now = dt.datetime.now(dt.UTC)
     previous: dict[str, Decimal] = {}
@@ -149,7 +146,7 @@ async def finish(
     else:
         user_id = None if priced.user_id is None else str(priced.user_id)
         recommendations, note, outcome = await advise(
-            system, flow.Advise(question, priced.quotes, user_id), options.advice_seconds
+            system, flow.Advise(question, priced.quotes, user_id), priced.advice_seconds
         )
     CALCULATIONS.labels(outcome).inc()
 
