@@ -9,11 +9,12 @@ agents' API, the advisor prices every product itself."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from actors.calculation.money import ZERO
+from actors.calculation.money import ZERO, add_months, first_payment_date
 from actors.calculation.pricing import LlpaGrid, load_grid
 from actors.calculation.products import CATALOG
 from actors.calculation.quote import ProductQuote, quote_options
@@ -39,8 +40,10 @@ class Situation:
         data: AdvisorInput,
         llpa_grid: LlpaGrid | None = None,
         priced: Mapping[str, ProductQuote] | None = None,
+        first_payment: dt.date | None = None,
     ) -> None:
         self.data = data
+        self.first_payment = first_payment or first_payment_date(dt.datetime.now(dt.UTC).date())
         self.llpa_grid = llpa_grid
         self.product = CATALOG[data.product]
         self.term = self.product.term_months
@@ -85,6 +88,10 @@ class Situation:
     def requote(self, **changes: Any) -> ProductQuote:
         """The chosen product again with some inputs changed."""
         return self.quote([self.data.product], **changes)[0]
+
+    def month_of(self, payment: int) -> str:
+        """When payment number `payment` (from 1) falls due: "March 2034"."""
+        return add_months(self.first_payment, payment - 1).strftime("%B %Y")
 
     @property
     def score_floors(self) -> tuple[int, ...]:

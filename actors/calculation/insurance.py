@@ -21,6 +21,7 @@ from actors.calculation.totals import LoanTotals, Run
 
 PMI_LTV_THRESHOLD = Decimal(80)
 PMI_AUTOMATIC_END_LTV = Decimal(78)
+PMI_CANCEL_ON_REQUEST_LTV = Decimal(80)
 
 PMI_ANNUAL_RATES: Sequence[tuple[int, Decimal]] = (
     (760, Decimal("0.46")),
@@ -105,12 +106,19 @@ def pmi_months_of(original: LoanTotals, value: Decimal) -> int:
     if not original.balances or ltv_percent(start, value) <= PMI_LTV_THRESHOLD:
         return 0
     midpoint = original.term_periods // 2
+    reached = payment_reaching_ltv(original, value, PMI_AUTOMATIC_END_LTV)
+    return midpoint if reached is None else min(reached, midpoint)
+
+
+def payment_reaching_ltv(original: LoanTotals, value: Decimal, ltv: Decimal) -> int | None:
+    """The first payment (from 1) after which the scheduled balance is at or
+    below `ltv`% of `value`; None if the schedule never gets there."""
     # Whole cents are at or below the limit exactly when at or below its floor.
-    limit = int((value * PMI_AUTOMATIC_END_LTV / HUNDRED).scaleb(2).to_integral_value(ROUND_FLOOR))
+    limit = int((value * ltv / HUNDRED).scaleb(2).to_integral_value(ROUND_FLOOR))
     for n, owed in enumerate(original.balances, 1):
         if owed <= limit:
-            return min(n, midpoint)
-    return midpoint
+            return n
+    return None
 
 
 def fha_mip(base_loan: Decimal, value: Decimal, term_months: int) -> FhaMip:

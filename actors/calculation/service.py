@@ -20,7 +20,7 @@ from actors.calculation import apr as apr_engine
 from actors.calculation import refinance as refi
 from actors.calculation.amortization import Schedule, amortize, amortize_biweekly, savings
 from actors.calculation.arm import ArmTerms, amortize_arm
-from actors.calculation.money import ZERO, add_days, add_months, rate_text
+from actors.calculation.money import ZERO, add_days, add_months, first_payment_date, rate_text
 from actors.calculation.piti import DEFAULT_PROPERTY_TAX_RATE
 from actors.calculation.pricing import LlpaGrid
 from actors.calculation.products import DTI_LIMITS, DtiLimits
@@ -42,11 +42,6 @@ from protocols.api.mortgage import (
 from protocols.problems import FieldError, Problem
 
 CSV_COLUMNS = ("n", "date", "rate", "payment", "principal", "interest", "balance")
-
-
-def first_payment_date(today: dt.date) -> dt.date:
-    """Without a start date the first payment falls on the first of next month."""
-    return add_months(today.replace(day=1), 1)
 
 
 def build_schedule(request: AmortizationRequest, *, with_extras: bool = True) -> Schedule:
