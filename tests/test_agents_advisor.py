@@ -20,12 +20,13 @@ from actors.calculation.amortization import (
     savings,
 )
 from actors.calculation.arm import amortize_arm
-from actors.calculation.insurance import fha_mip, pmi_months
+from actors.calculation.insurance import fha_mip
 from actors.calculation.money import add_months
 from actors.calculation.products import five_six_arm
 from actors.calculation.quote import ProductQuote, quote_options
 from actors.calculation.refinance import points_break_even
 from protocols.api.agents import AdvisorOutput, Recommendation
+from tests.schedule_oracles import pmi_months
 
 D = Decimal
 ADVISOR = MortgageAdvisor()
