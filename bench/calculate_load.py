@@ -54,37 +54,14 @@ P99_TARGET_MS = 100.0
 
 
 def _serve_main() -> int:
-    """`rateline serve`, with the calculation flow's parts added to the app and
-    the tree where the production composition does not list them yet."""
-    import dataclasses
-
-    import server.app as app_module
-    from actors import agents, calculation, rates
-    from actors.runtime.specs import walk
+    """`rateline serve`, the production composition, in this interpreter."""
     from ops import logging as structured_logging
     from ops.config import Settings
     from server.cli import serve
-    from server.routes import calculate
-    from server.routes import rates as rate_routes
-    from server.tree import build_tree
 
-    if calculate not in app_module.ROUTE_MODULES:
-        app_module.ROUTE_MODULES = (*app_module.ROUTE_MODULES, calculate)
-    if rate_routes.rate_book_service not in app_module.SERVICES:
-        app_module.SERVICES = (*app_module.SERVICES, rate_routes.rate_book_service)
     settings = Settings.from_env()
-    tree = build_tree(settings)
-    names = {spec.name for spec in walk(tree)}
-    extra: list[Any] = []
-    if "rates" not in names:
-        extra += rates.child_specs(settings)
-    if agents.MANAGER not in names:
-        extra += agents.child_specs(settings)
-    if "calculation.1" not in names:
-        extra += calculation.child_specs(settings)
-    tree = dataclasses.replace(tree, children=[*tree.children, *extra])
     structured_logging.configure(settings.log_level)
-    return int(runner()(serve(settings, tree=tree)))
+    return int(runner()(serve(settings)))
 
 
 # -- the orchestra (the bench's own process) ---------------------------------------------

@@ -277,7 +277,6 @@ def calculate_quotes(
     request: CalculateRequest,
     market_rates: Mapping[str, Decimal],
     *,
-    arm_index: Decimal | None = None,
     llpa_grid: LlpaGrid | None = None,
 ) -> list[ProductQuote]:
     """The engine's quote of every requested product at live rates (priced
@@ -298,6 +297,5 @@ def calculate_quotes(
         hoa_monthly=r.hoa_monthly,
         va_eligible=r.va_eligible,
         first_time_buyer=r.first_time_buyer,
-        arm_index=arm_index,
         llpa_grid=llpa_grid,
     )
