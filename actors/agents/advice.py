@@ -80,7 +80,9 @@ def dti_limit(s: Situation) -> Recommendation | None:
     over_front = limits.front is not None and front > limits.front
     over = over_front or back > limits.back
     near_front = limits.front is not None and front > limits.front - DTI_NEAR
-    if not over and not near_front and back <= limits.back - DTI_NEAR:
+    if not over:
+        if near_front or back > limits.back - DTI_NEAR:
+            return _near_dti_limit(s, front, back, income)
         return None
     fits = affordability(
         d.annual_income,
@@ -96,8 +98,6 @@ def dti_limit(s: Situation) -> Recommendation | None:
         limits=limits,
         first_time_buyer=d.first_time_buyer,
     )
-    if not over:
-        return _near_dti_limit(s, front, back, income, fits.max_price)
     smaller = loan_totals(fits.max_loan, s.rate, s.term).total_interest if fits.max_loan else ZERO
     if over_front:
         what, allowed = (
@@ -122,9 +122,7 @@ def dti_limit(s: Situation) -> Recommendation | None:
     )
 
 
-def _near_dti_limit(
-    s: Situation, front: Decimal, back: Decimal, income: Decimal, max_price: Decimal
-) -> Recommendation:
+def _near_dti_limit(s: Situation, front: Decimal, back: Decimal, income: Decimal) -> Recommendation:
     """Within the limits, but close: the new monthly debt that would cross one."""
     q, limits, program = s.chosen, DTI_LIMITS[s.product.program], s.product.program
     assert q.piti is not None
@@ -140,8 +138,8 @@ def _near_dti_limit(
     detail = (
         f"With {usd(q.piti)} a month for housing, {what} to {share(ratio)} of income, "
         f"close to the {allowed}% that {program} loans allow. About {usd(room)} a month more "
-        f"(a car loan, say) would cross it; homes up to {usd(max_price)} stay within the "
-        "limits. Hold off on new credit until closing."
+        "(a car loan, say, or a higher price) would cross it: hold off on new credit until "
+        "closing."
     )
     return _advice(
         "dti_limit",
