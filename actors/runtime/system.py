@@ -161,7 +161,11 @@ class ActorSystem:
 
     def ask_blocking(self, name: str, message: Any, timeout: float = 5.0) -> Any:
         """ask() for actor threads (one actor asking another); never call it on the loop."""
-        if asyncio._get_running_loop() is not None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass  # no loop runs in this thread: blocking is fine
+        else:
             raise RuntimeError("ask_blocking would block the event loop; await ask() instead")
         cell = self._cells.get(name)
         if cell is None or cell.state is GONE:
