@@ -102,6 +102,11 @@ class ActorSystem:
     def stopping(self) -> bool:
         return self._stopping.is_set()
 
+    def wait_stopping(self, seconds: float) -> bool:
+        """Sleep that a shutdown interrupts; True when the system is stopping.
+        To act later, prefer RatelineActor.tell_later: it keeps the actor responsive."""
+        return self._stopping.wait(seconds)
+
     # -- the bridge (call from the event loop) ----------------------------------
 
     async def ask(self, name: str, message: Any, timeout: float = 5.0) -> Any:  # noqa: ASYNC109
