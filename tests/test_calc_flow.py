@@ -182,6 +182,11 @@ async def test_a_purchase_is_priced_from_live_rates_advised_stored_and_read_back
     assert 3 <= len(body["recommendations"]) <= 6
     kinds = [r["kind"] for r in body["recommendations"]]
     assert "remove_pmi" in kinds  # 10% down on a conventional loan pays PMI
+    insurance = next(r for r in body["recommendations"] if r["kind"] == "remove_pmi")
+    assert "adds $263.25 a month" in insurance["title"]  # 0.78% a year on $405,000
+    assert "78% of the original value" in insurance["detail"]
+    assert "$360,000.00 (80%)" in insurance["detail"]
+    assert "30-year FHA at 6.250% carries MIP" in insurance["detail"]
     assert "shorter_term" in kinds  # the 15-year at its live rate, compared
     for rec in body["recommendations"]:
         assert set(rec) == {"kind", "title", "detail", "impact"}
