@@ -13,7 +13,7 @@ short blocks so a slow phase of the shared machine hits each of them alike:
                           a single float formula with no schedule at all
   apr          rateline   the Appendix J APR of a 360-payment loan, from
                           dated payments the way POST /api/mortgage/apr runs
-               direct     mortgage_apr on the same 360 amounts (no dates)
+               direct     mortgage_apr_runs on the same 360 amounts (no dates)
   response     rateline   the whole amortization body: engine, 360 response
                           rows and JSON encoding (informational)
 
@@ -55,7 +55,7 @@ import orjson
 
 from actors.calculation import service
 from actors.calculation.amortization import BALANCE, INTEREST, PAYMENT, PRINCIPAL, amortize
-from actors.calculation.apr import mortgage_apr
+from actors.calculation.apr import mortgage_apr_runs
 from protocols.api.mortgage import AmortizationRequest, AprRequest, PaymentGroup
 
 RESULTS = Path(__file__).parent / "results" / "calculate.json"
@@ -125,6 +125,7 @@ def run_engine(rounds: int, block: int) -> dict[str, Any]:
 
     rows = amortize(principal, rate, TERM).rows
     amounts = [row[PAYMENT] for row in rows]
+    runs = [(amounts[0], TERM - 1), (amounts[-1], 1)]
     financed = principal - Decimal("5500")  # two points and a 1,500 fee
     apr_request = AprRequest(
         amount_financed=financed,
@@ -138,7 +139,7 @@ def run_engine(rounds: int, block: int) -> dict[str, Any]:
     apr = measure(
         {
             "rateline": lambda: service.apr(apr_request),
-            "direct": lambda: mortgage_apr(financed, amounts),
+            "direct": lambda: mortgage_apr_runs(financed, runs),
         },
         rounds,
         max(1, block // 4),

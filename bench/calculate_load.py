@@ -54,37 +54,14 @@ P99_TARGET_MS = 100.0
 
 
 def _serve_main() -> int:
-    """`rateline serve`, with the calculation flow's parts added to the app and
-    the tree where the production composition does not list them yet."""
-    import dataclasses
-
-    import server.app as app_module
-    from actors import agents, calculation, rates
-    from actors.runtime.specs import walk
+    """`rateline serve`, the production composition, in this interpreter."""
     from ops import logging as structured_logging
     from ops.config import Settings
     from server.cli import serve
-    from server.routes import calculate
-    from server.routes import rates as rate_routes
-    from server.tree import build_tree
 
-    if calculate not in app_module.ROUTE_MODULES:
-        app_module.ROUTE_MODULES = (*app_module.ROUTE_MODULES, calculate)
-    if rate_routes.rate_book_service not in app_module.SERVICES:
-        app_module.SERVICES = (*app_module.SERVICES, rate_routes.rate_book_service)
     settings = Settings.from_env()
-    tree = build_tree(settings)
-    names = {spec.name for spec in walk(tree)}
-    extra: list[Any] = []
-    if "rates" not in names:
-        extra += rates.child_specs(settings)
-    if agents.MANAGER not in names:
-        extra += agents.child_specs(settings)
-    if "calculation.1" not in names:
-        extra += calculation.child_specs(settings)
-    tree = dataclasses.replace(tree, children=[*tree.children, *extra])
     structured_logging.configure(settings.log_level)
-    return int(runner()(serve(settings, tree=tree)))
+    return int(runner()(serve(settings)))
 
 
 # -- the orchestra (the bench's own process) ---------------------------------------------
@@ -203,12 +180,13 @@ def attribution(count: int = 40, warm_up: int = 10) -> dict[str, float]:
     calculation for the same buyers: the share of the server's CPU that is
     theirs, not the flow's. Run while no server competes for the CPUs, after
     `warm_up` other buyers (first use fills per-rate caches, as the load
-    phases' warm-up does for the server)."""
+    phases' warm-up does for the server). CPU time of this thread, so other
+    processes on a shared machine do not count."""
     from decimal import Decimal
 
     from actors.agents.advisor import MortgageAdvisor
     from actors.calculation import flow
-    from actors.calculation.service import calculate_options
+    from actors.calculation.service import calculate_quotes, quote_option
     from actors.rates.simulator import BASELINE
     from protocols.api.mortgage import CalculateRequest, decode
 
@@ -216,20 +194,22 @@ def attribution(count: int = 40, warm_up: int = 10) -> dict[str, float]:
     advisor = MortgageAdvisor()
     for i in range(warm_up):
         request = decode(orjson.dumps(buyer(90_000 + i)), CalculateRequest)
-        question = flow.advisor_input(request, calculate_options(request, rates), rates)
+        quotes = calculate_quotes(request, rates)
+        question = flow.advisor_input(request, [quote_option(q) for q in quotes], rates)
         if not isinstance(question, str):
-            advisor.builtin(question)
+            advisor.solve(question, {q.product: q for q in quotes})
     requests = [decode(orjson.dumps(buyer(10_000 + i)), CalculateRequest) for i in range(count)]
     engine_s, advice_s, asked = 0.0, 0.0, 0
     for request in requests:
-        started = time.perf_counter()
-        options = calculate_options(request, rates)
-        engine_s += time.perf_counter() - started
+        started = time.thread_time()
+        quotes = calculate_quotes(request, rates)
+        options = [quote_option(q) for q in quotes]
+        engine_s += time.thread_time() - started
         question = flow.advisor_input(request, options, rates)
         if not isinstance(question, str):
-            started = time.perf_counter()
-            advisor.builtin(question)
-            advice_s += time.perf_counter() - started
+            started = time.thread_time()
+            advisor.solve(question, {q.product: q for q in quotes})
+            advice_s += time.thread_time() - started
             asked += 1
     return {
         "engine_ms_per_calculation": engine_s * 1000 / count,

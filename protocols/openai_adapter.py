@@ -9,7 +9,6 @@ counted. Callers get either a `Completion` with the token usage or an
 from __future__ import annotations
 
 import asyncio
-import random
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -18,6 +17,8 @@ import openai
 from openai import AsyncOpenAI, omit
 from openai.types.chat import ChatCompletionMessageParam
 from openai.types.shared_params import ResponseFormatJSONSchema
+
+from protocols.backoff import backoff_delay
 
 # US dollars per million tokens (input, output), by model family. A dated
 # snapshot ("gpt-4o-mini-2024-07-18") is priced as its family.
@@ -169,11 +170,9 @@ class OpenAIChat:
                 ) from None
             else:
                 return _completion(response, attempt, self.model)
-            await asyncio.sleep(self._delay(attempt))
-
-    def _delay(self, attempt: int) -> float:
-        delay = min(self.backoff * 2 ** (attempt - 1), self.max_backoff)
-        return delay * (1 - 0.25 * random.random())
+            await asyncio.sleep(
+                backoff_delay(attempt - 1, initial=self.backoff, cap=self.max_backoff, jitter=0.25)
+            )
 
 
 def _status_kind(status: int) -> str | None:

@@ -3,19 +3,30 @@ its condition holds, and every figure in it is the calculation engine's."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from actors.agents.advisor import MortgageAdvisor
 from actors.agents.figures import numbers_in
+from actors.agents.wording import rate, usd
 from actors.calculation.affordability import affordability
-from actors.calculation.amortization import PAYMENT, RATE, amortize, amortize_biweekly, savings
+from actors.calculation.amortization import (
+    BALANCE,
+    PAYMENT,
+    RATE,
+    amortize,
+    amortize_biweekly,
+    savings,
+)
 from actors.calculation.arm import amortize_arm
-from actors.calculation.insurance import pmi_months
+from actors.calculation.insurance import fha_mip
+from actors.calculation.money import add_months
 from actors.calculation.products import five_six_arm
 from actors.calculation.quote import ProductQuote, quote_options
 from actors.calculation.refinance import points_break_even
-from protocols.api.agents import Recommendation
+from protocols.api.agents import AdvisorOutput, Recommendation
+from tests.schedule_oracles import pmi_months
 
 D = Decimal
 ADVISOR = MortgageAdvisor()
@@ -224,3 +235,104 @@ def test_different_buyers_get_different_advice() -> None:
     second = advise(down_payment="60000")
     assert first["remove_pmi"] != second["remove_pmi"]
     assert impact(first["remove_pmi"]) != impact(second["remove_pmi"])
+
+
+def test_the_advisor_takes_the_quotes_its_calculation_priced() -> None:
+    """Handed the calculation's quotes, the advisor says the same as when it
+    prices everything itself, and shows the very quotes it was handed."""
+    changes = {"down_payment": "45000", "price": "450000", "credit_score": 700}
+    priced = quotes(**changes)
+    data = ADVISOR.parse({**CALM, **changes})
+
+    handed, handed_facts = ADVISOR.solve(data, {"30y_fixed": priced["30y_fixed"]})
+    alone, _ = ADVISOR.solve(data)
+
+    assert handed == alone
+    assert handed_facts["chosen_quote"]["piti"] == str(priced["30y_fixed"].piti)
+
+
+# -- what a loan officer would never leave out ------------------------------------------
+
+TODAY = dt.date(2026, 12, 6)  # first payment 2027-01-01
+DATED = MortgageAdvisor(today=lambda: TODAY)
+MARKET = {"30y_fixed": "6.375", "15y_fixed": "5.625", "fha_30": "6.125", "jumbo_30": "6.5"}
+TEN_PERCENT_DOWN = {"price": "450000", "down_payment": "45000", "credit_score": 700}
+
+
+def dated_advice(**changes: Any) -> dict[str, Recommendation]:
+    data = DATED.parse({**CALM, "market_rates": MARKET, **changes})
+    return {r.kind: r for r in DATED.builtin(data).recommendations}
+
+
+def first_payment_at(schedule: Any, value: Decimal) -> int:
+    return next(row[0] for row in schedule.rows if row[BALANCE] <= value)
+
+
+def month_of(payment: int) -> str:
+    return add_months(dt.date(2027, 1, 1), payment - 1).strftime("%B %Y")
+
+
+def test_under_20_percent_down_the_advice_explains_mortgage_insurance() -> None:
+    rec = dated_advice(**TEN_PERCENT_DOWN)["remove_pmi"]
+    engine = quotes(market_rates=MARKET, **TEN_PERCENT_DOWN)
+    q, fha = engine["30y_fixed"], engine["fha_30"]
+    schedule = amortize(q.loan_amount, q.rate, 360)
+    automatic = first_payment_at(schedule, D("351000"))  # 78% of the price
+    on_request = first_payment_at(schedule, D("360000"))  # 80%
+    mip = fha_mip(D("405000"), D("450000"), 360)
+    text = f"{rec.title} {rec.detail}"
+
+    assert q.pmi_monthly == D("263.25")
+    assert f"adds {usd(q.pmi_monthly)} a month" in rec.title
+    assert "$45,000.00 more down avoids it" in rec.title
+    assert "With $90,000.00 down (20%) there is none" in rec.detail
+    assert f"after payment {automatic} ({month_of(automatic)})" in rec.detail
+    assert f"{usd(q.pmi_monthly * automatic)} in all" in rec.detail
+    assert f"from payment {on_request} ({month_of(on_request)})" in rec.detail
+    assert "$351,000.00, 78% of the original value" in rec.detail
+    assert "$360,000.00 (80%)" in rec.detail
+    assert f"FHA at {rate(fha.rate)}" in rec.detail
+    assert f"{usd(fha.pmi_monthly)} a month for {mip.months} months" in rec.detail
+    assert f"plus {usd(mip.upfront)} upfront" in rec.detail
+    assert f"{usd(fha.piti)} a month against {usd(q.piti)}" in rec.detail
+    assert "mortgage insurance" in text.lower()
+
+
+def test_a_model_answer_that_drops_mortgage_insurance_is_refused() -> None:
+    data = DATED.parse({**CALM, "market_rates": MARKET, **TEN_PERCENT_DOWN})
+    answer, facts = DATED.solve(data)
+    without = AdvisorOutput(
+        recommendations=[r for r in answer.recommendations if r.kind != "remove_pmi"]
+    )
+
+    assert DATED.check(data, answer, facts) is None
+    assert DATED.check(data, without, facts) == "figure check: the answer leaves out remove_pmi"
+
+
+def test_debt_to_income_near_a_limit_says_how_much_room_is_left() -> None:
+    near = dated_advice(**TEN_PERCENT_DOWN, annual_income="150000", monthly_debts="800")
+    q = quotes(market_rates=MARKET, **TEN_PERCENT_DOWN, annual_income="150000")["30y_fixed"]
+    rec = near["dti_limit"]
+
+    assert q.eligible  # within the limits, so the over-limit advice would say nothing
+    assert "close to the 28% limit" in rec.title
+    assert f"{usd(D(3500) - q.piti)} a month more" in rec.detail  # 28% of $12,500 a month
+    assert "27.3% of income" in rec.detail  # 3,417.15 of 12,500.00
+    assert "dti_limit" not in dated_advice(**TEN_PERCENT_DOWN, annual_income="250000")
+
+
+def test_a_loan_just_over_the_conforming_limit_names_the_down_payment_that_keeps_it() -> None:
+    buyer = {"price": "900000", "down_payment": "60000", "credit_score": 760}
+    rec = dated_advice(**buyer)["jumbo_threshold"]
+    jumbo = quotes(market_rates=MARKET, **buyer)["jumbo_30"]
+    conforming = quotes(market_rates=MARKET, **{**buyer, "down_payment": "67250"})["30y_fixed"]
+
+    assert rec.title == "$7,250.00 more down keeps the loan conforming"  # 840,000 - 832,750
+    assert f"jumbo at {rate(jumbo.rate)} costs {usd(jumbo.piti)} a month" in rec.detail
+    assert f"fixed at {rate(conforming.rate)} costs {usd(conforming.piti)}" in rec.detail
+    assert impact(rec) == (
+        jumbo.piti - conforming.piti,
+        jumbo.total_interest - conforming.total_interest,
+    )
+    assert "jumbo_threshold" not in dated_advice(**{**buyer, "price": "1000000"})  # 13% over
+    assert "jumbo_threshold" not in dated_advice(**{**buyer, "down_payment": "80000"})

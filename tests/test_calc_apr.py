@@ -23,11 +23,11 @@ from actors.calculation.apr import (
     amount_financed,
     apr_from_dates,
     months_back,
-    mortgage_apr,
     payment_dates,
     place,
     unit_period_for,
 )
+from tests.schedule_oracles import mortgage_apr
 
 D = Decimal
 

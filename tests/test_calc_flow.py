@@ -22,7 +22,7 @@ from actors.accounts.hashing import Argon2Params, PasswordHasher
 from actors.accounts.tokens import new_token
 from actors.calculation import child_specs
 from actors.calculation.actor import CalcOptions, CalculationActor
-from actors.calculation.service import calculate_options
+from actors.calculation.service import calculate_quotes, quote_option
 from actors.rates import RatesConfig, load_book
 from actors.rates.book import RateBook
 from actors.runtime import ChildSpec, SupervisorSpec
@@ -142,7 +142,10 @@ async def signed_in(db: Database, email: str) -> tuple[uuid.UUID, dict[str, str]
 def engine_options(body: dict[str, Any]) -> dict[str, Any]:
     """The engine's own answer for the same purchase and rates."""
     rates = {p: Decimal(r) for p, r in LIVE.items()}
-    options = calculate_options(decode(orjson.dumps(body), CalculateRequest), rates)
+    options = [
+        quote_option(q)
+        for q in calculate_quotes(decode(orjson.dumps(body), CalculateRequest), rates)
+    ]
     return {o["product"]: o for o in msgspec.to_builtins(options)}
 
 
@@ -180,6 +183,11 @@ async def test_a_purchase_is_priced_from_live_rates_advised_stored_and_read_back
     assert 3 <= len(body["recommendations"]) <= 6
     kinds = [r["kind"] for r in body["recommendations"]]
     assert "remove_pmi" in kinds  # 10% down on a conventional loan pays PMI
+    insurance = next(r for r in body["recommendations"] if r["kind"] == "remove_pmi")
+    assert "adds $263.25 a month" in insurance["title"]  # 0.78% a year on $405,000
+    assert "78% of the original value" in insurance["detail"]
+    assert "$360,000.00 (80%)" in insurance["detail"]
+    assert "30-year FHA at 6.250% carries MIP" in insurance["detail"]
     assert "shorter_term" in kinds  # the 15-year at its live rate, compared
     for rec in body["recommendations"]:
         assert set(rec) == {"kind", "title", "detail", "impact"}
@@ -295,9 +303,11 @@ async def test_a_signed_in_buyer_lists_their_own_and_hears_when_rates_moved(
         product="30y_fixed", rate=Decimal("6.750"), as_of=T0 + timedelta(days=1), source="simulated"
     )
     with book.write_lock:
-        plan = book.plan([moved])
-        assert plan is not None
-        book.commit(plan, {channel: ChannelHead("test", 1) for channel, _, _ in plan.entries})
+        proposal = book.propose([moved])
+        assert proposal is not None
+        book.commit(
+            proposal, {channel: ChannelHead("test", 1) for channel, _, _ in proposal.entries}
+        )
     second = await (
         await client.post("/api/mortgage/calculate", json=PURCHASE, headers=headers)
     ).json()

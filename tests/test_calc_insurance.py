@@ -9,14 +9,13 @@ from actors.calculation.amortization import BALANCE, amortize
 from actors.calculation.insurance import (
     fha_first_premium,
     fha_mip,
-    fha_monthly_premiums,
     pmi_annual_rate,
     pmi_monthly,
-    pmi_months,
     va_funding_fee,
     va_funding_fee_rate,
 )
 from actors.calculation.piti import piti
+from tests.schedule_oracles import fha_monthly_premiums, pmi_months
 
 D = Decimal
 

@@ -16,17 +16,16 @@ from actors.calculation.amortization import (
     amortize,
     amortize_biweekly,
 )
-from actors.calculation.apr import mortgage_apr, mortgage_apr_runs
+from actors.calculation.apr import mortgage_apr_runs
 from actors.calculation.arm import amortize_arm, rate_path
 from actors.calculation.insurance import (
     fha_mip,
-    fha_monthly_premiums,
     fha_premium_runs,
-    pmi_months,
     pmi_months_of,
 )
 from actors.calculation.products import five_six_arm
 from actors.calculation.totals import LoanTotals, biweekly_totals, loan_totals, with_premiums
+from tests.schedule_oracles import fha_monthly_premiums, mortgage_apr, pmi_months
 
 D = Decimal
 

@@ -275,7 +275,9 @@ def test_calculate_request_rules() -> None:
 def test_calculate_options_shape_matches_the_contract() -> None:
     body = {"price": "450000", "down_payment": "45000", "credit_score": 700, "state": "CA"}
     request = decode(msgspec.json.encode(body), CalculateRequest)
-    options = service.calculate_options(request, {"30y_fixed": D("6.25")})
+    options = [
+        service.quote_option(q) for q in service.calculate_quotes(request, {"30y_fixed": D("6.25")})
+    ]
     wire = msgspec.to_builtins(options[0])
     assert set(wire) == {
         "product",

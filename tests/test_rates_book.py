@@ -57,41 +57,43 @@ def test_apr_includes_points_and_fees():
 def test_only_a_change_of_value_is_planned_for_publication():
     book = RateBook(["simulated"], [rec("30y_fixed", "6.250")])
     later = T0 + timedelta(seconds=5)
-    plan = book.plan([rec("30y_fixed", "6.250", at=later), rec("15y_fixed", "5.500", at=later)])
-    assert plan is not None
-    assert [r.product for r in plan.changed] == ["15y_fixed"]
+    proposal = book.propose(
+        [rec("30y_fixed", "6.250", at=later), rec("15y_fixed", "5.500", at=later)]
+    )
+    assert proposal is not None
+    assert [r.product for r in proposal.changed] == ["15y_fixed"]
     # the unchanged product still moves to its newer as-of
-    assert plan.rates["30y_fixed"].as_of == later
-    channels = [channel for channel, _, _ in plan.entries]
+    assert proposal.rates["30y_fixed"].as_of == later
+    channels = [channel for channel, _, _ in proposal.entries]
     assert channels == ["rates", "rates:15y_fixed"]
-    assert book.plan([rec("30y_fixed", "6.250")]) is None
+    assert book.propose([rec("30y_fixed", "6.250")]) is None
 
 
 def test_the_first_listed_source_wins_and_others_fill_gaps():
     book = RateBook(["fred", "simulated"])
-    plan = book.plan(
+    proposal = book.propose(
         [
             rec("30y_fixed", "6.240", "fred", T0 - timedelta(days=6)),
             rec("30y_fixed", "6.400", "simulated"),
             rec("fha_30", "6.100", "simulated"),
         ]
     )
-    assert plan is not None
-    assert plan.rates["30y_fixed"].source == "fred"
-    assert plan.rates["fha_30"].source == "simulated"
+    assert proposal is not None
+    assert proposal.rates["30y_fixed"].source == "fred"
+    assert proposal.rates["fha_30"].source == "simulated"
     # an older observation of the same source never replaces a newer one
-    book.commit(plan, {channel: ChannelHead("e", 1) for channel, _, _ in plan.entries})
-    assert book.plan([rec("30y_fixed", "6.100", "fred", T0 - timedelta(days=13))]) is None
+    book.commit(proposal, {channel: ChannelHead("e", 1) for channel, _, _ in proposal.entries})
+    assert book.propose([rec("30y_fixed", "6.100", "fred", T0 - timedelta(days=13))]) is None
 
 
 def test_a_commit_swaps_the_snapshot_and_tells_listeners():
     book = RateBook(["simulated"])
     seen = []
     before = book.listen(seen.append)
-    plan = book.plan([rec("va_30", "5.900")])
-    assert plan is not None
+    proposal = book.propose([rec("va_30", "5.900")])
+    assert proposal is not None
     heads = {"rates": ChannelHead("ep", 4), "rates:va_30": ChannelHead("ep", 2)}
-    commit = book.commit(plan, heads)
+    commit = book.commit(proposal, heads)
     assert before.rates == {}
     assert book.snapshot.rates["va_30"].rate == Decimal("5.900")
     assert seen == [commit]

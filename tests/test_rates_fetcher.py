@@ -17,7 +17,6 @@ from prometheus_client import REGISTRY
 
 from actors.rates import PollNow, RatesConfig, load_book
 from actors.rates.fetcher import RateFetcher
-from actors.rates.health import backoff_delay
 from actors.rates.sources import FredSource
 from actors.runtime import ActorSystem, ChildSpec, SupervisorSpec
 from protocols.rate_sources.base import FetchResult, SourceError
@@ -199,13 +198,6 @@ async def test_a_failing_source_is_counted_marked_unhealthy_and_recovers(db, sta
 
     await system.ask("rates.simulated", PollNow())
     assert book.health.healthy("simulated")
-
-
-def test_retries_back_off_up_to_the_poll_interval():
-    delays = [backoff_delay(n, 30.0, 3600.0) for n in range(1, 10)]
-    assert delays[:4] == [30.0, 60.0, 120.0, 240.0]
-    assert delays[-1] == 3600.0
-    assert backoff_delay(0, 30.0, 3600.0) == 3600.0
 
 
 async def test_fred_through_the_fetcher_never_publishes_a_bad_number(

@@ -265,3 +265,38 @@ def test_a_system_is_started_once() -> None:
         system.stop()
     finally:
         loop.close()
+
+
+async def test_a_timer_tells_its_incarnation_and_dies_with_it(harness: Harness) -> None:
+    system = await harness.start(sup("root", probe("w")))
+
+    await system.ask("w", ("later", 0.01, "on time"))
+    for _ in range(200):
+        if await system.ask("w", "log") == ["on time"]:
+            break
+        await asyncio.sleep(0.005)
+    assert await system.ask("w", "log") == ["on time"]
+
+    await system.ask("w", ("later", 0.3, "stale"))
+    system.tell("w", "crash")
+    await system.ask("w", "who")
+    await asyncio.sleep(0.4)
+    assert await system.ask("w", "log") == []
+
+
+async def test_pykka_refs_and_proxies_reach_the_incarnation(harness: Harness) -> None:
+    system = await harness.start(sup("root", probe("w")))
+    ref = system.ref("w")
+    assert ref is not None
+
+    assert await asyncio.to_thread(lambda: ref.ask(("echo", 7), timeout=5)) == 7
+    proxy = ref.proxy()
+    assert await asyncio.to_thread(lambda: proxy.name.get(timeout=5)) == "w"
+
+
+def test_an_actor_implements_handle_not_on_receive() -> None:
+    with pytest.raises(TypeError, match="implement handle"):
+
+        class Wrong(Probe):
+            def on_receive(self, message: object) -> object:
+                return message

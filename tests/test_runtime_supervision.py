@@ -92,6 +92,9 @@ class Probe(RatelineActor):
                 self.recorder.add("gate", self.name, self.actor_urn)
                 gate.wait(10)
                 return "through"
+            case ("later", delay, item):
+                self.tell_later(delay, ("record", item))
+                return None
             case ("io", value):
                 return self.run_io(_double_later(value), timeout=5)
             case ("relay", name, inner):

@@ -10,7 +10,8 @@ worth most, then habits that always help).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import datetime as dt
+from collections.abc import Callable, Mapping
 from decimal import ROUND_FLOOR, Decimal, localcontext
 
 from actors.agents.situation import Situation
@@ -18,11 +19,19 @@ from actors.agents.wording import money, months, points, rate, share, usd
 from actors.calculation.affordability import affordability
 from actors.calculation.amortization import savings
 from actors.calculation.arm import rate_path
-from actors.calculation.insurance import ltv_percent, pmi_months_of
+from actors.calculation.insurance import (
+    PMI_AUTOMATIC_END_LTV,
+    PMI_CANCEL_ON_REQUEST_LTV,
+    fha_mip,
+    ltv_percent,
+    payment_reaching_ltv,
+    pmi_months_of,
+)
 from actors.calculation.money import ENGINE_CONTEXT, HUNDRED, TWELVE, ZERO, cents, percent_of
 from actors.calculation.piti import DEFAULT_PROPERTY_TAX_RATE
 from actors.calculation.pricing import LlpaGrid
-from actors.calculation.products import DTI_LIMITS, PRODUCTS
+from actors.calculation.products import CATALOG, DTI_LIMITS, conforming_limit
+from actors.calculation.quote import ProductQuote
 from actors.calculation.refinance import points_break_even
 from actors.calculation.totals import biweekly_totals, loan_totals
 from protocols.api.agents import AdvisorInput, Impact, Recommendation
@@ -31,6 +40,10 @@ LOCK_MOVE = Decimal("0.125")
 """A market move (percentage points) worth a rate-lock reminder: one eighth,
 the smallest step on a rate sheet."""
 NO_PMI_DOWN = Decimal(20)
+DTI_NEAR = Decimal(3)
+"""Percentage points under a debt-to-income limit that are worth a warning."""
+JUMBO_NEAR = Decimal(10)
+"""A loan at most this % over the conforming limit is worth bringing under it."""
 _HUNDRED_DOLLARS = Decimal(100)
 _MIN_ROUND_UP = Decimal(50)
 
@@ -47,7 +60,8 @@ def _advice(
 
 
 def dti_limit(s: Situation) -> Recommendation | None:
-    """Payments above the program's debt-to-income limit: which price fits."""
+    """Payments above the program's debt-to-income limit, or within DTI_NEAR
+    points of it: which price fits, or how much room is left."""
     d, q = s.data, s.chosen
     if not d.annual_income or q.piti is None:
         return None
@@ -64,7 +78,11 @@ def dti_limit(s: Situation) -> Recommendation | None:
             else DEFAULT_PROPERTY_TAX_RATE
         )
     over_front = limits.front is not None and front > limits.front
-    if not over_front and back <= limits.back:
+    over = over_front or back > limits.back
+    near_front = limits.front is not None and front > limits.front - DTI_NEAR
+    if not over:
+        if near_front or back > limits.back - DTI_NEAR:
+            return _near_dti_limit(s, front, back, income)
         return None
     fits = affordability(
         d.annual_income,
@@ -104,6 +122,34 @@ def dti_limit(s: Situation) -> Recommendation | None:
     )
 
 
+def _near_dti_limit(s: Situation, front: Decimal, back: Decimal, income: Decimal) -> Recommendation:
+    """Within the limits, but close: the new monthly debt that would cross one."""
+    q, limits, program = s.chosen, DTI_LIMITS[s.product.program], s.product.program
+    assert q.piti is not None
+    debts = s.data.monthly_debts or ZERO
+    with localcontext(ENGINE_CONTEXT):
+        room_back = cents(limits.back * income / HUNDRED - q.piti - debts)
+    room, ratio, allowed, what = room_back, back, limits.back, "housing plus other debts come"
+    if limits.front is not None:
+        with localcontext(ENGINE_CONTEXT):
+            room_front = cents(limits.front * income / HUNDRED - q.piti)
+        if limits.front - front < limits.back - back:
+            room, ratio, allowed, what = room_front, front, limits.front, "housing alone comes"
+    detail = (
+        f"With {usd(q.piti)} a month for housing, {what} to {share(ratio)} of income, "
+        f"close to the {allowed}% that {program} loans allow. About {usd(room)} a month more "
+        "(a car loan, say, or a higher price) would cross it: hold off on new credit until "
+        "closing."
+    )
+    return _advice(
+        "dti_limit",
+        f"Your debt-to-income is close to the {allowed}% limit",
+        detail,
+        ZERO,
+        ZERO,
+    )
+
+
 def rate_lock(s: Situation) -> Recommendation | None:
     """The market moved since the earlier quote: lock, and what it is worth."""
     d, q = s.data, s.chosen
@@ -140,7 +186,8 @@ def rate_lock(s: Situation) -> Recommendation | None:
 
 
 def remove_pmi(s: Situation) -> Recommendation | None:
-    """Mortgage insurance applies: the down payment that removes it."""
+    """Mortgage insurance applies (under 20% down): what it costs, the down
+    payment that removes it, when it ends by the schedule, and FHA's MIP."""
     d, q = s.data, s.chosen
     if s.product.program not in ("conventional", "jumbo") or not q.pmi_monthly:
         return None
@@ -151,15 +198,91 @@ def remove_pmi(s: Situation) -> Recommendation | None:
     months = pmi_months_of(s.totals, d.price)
     premiums = q.pmi_monthly * months
     ltv = ltv_percent(s.loan, d.price)
+    automatic = payment_reaching_ltv(s.totals, d.price, PMI_AUTOMATIC_END_LTV)
+    if automatic is not None and automatic <= months:
+        ends = (
+            f"when the scheduled balance reaches {usd(percent_of(d.price, PMI_AUTOMATIC_END_LTV))}"
+            f", {PMI_AUTOMATIC_END_LTV}% of the original value"
+        )
+    else:
+        ends = "at the midpoint of the term"
+    detail = (
+        f"With {usd(d.down_payment)} down the loan is {share(ltv)} of the price, so PMI of "
+        f"{usd(q.pmi_monthly)} a month applies. By the schedule it ends automatically after "
+        f"payment {months} ({s.month_of(months)}), {ends}: {months} months, "
+        f"{usd(premiums)} in all."
+    )
+    on_request = payment_reaching_ltv(s.totals, d.price, PMI_CANCEL_ON_REQUEST_LTV)
+    if on_request is not None and on_request < months:
+        detail += (
+            f" You may ask the lender to cancel it from payment {on_request} "
+            f"({s.month_of(on_request)}), when the balance reaches "
+            f"{usd(percent_of(d.price, PMI_CANCEL_ON_REQUEST_LTV))} "
+            f"({PMI_CANCEL_ON_REQUEST_LTV}%), saving {usd(q.pmi_monthly * (months - on_request))}."
+        )
+    detail += (
+        f" With {usd(target)} down ({NO_PMI_DOWN}%) there is none, and the monthly payment "
+        f"falls from {usd(q.piti)} to {usd(after.piti)}."
+    )
+    detail += _fha_compared(s)
     return _advice(
         "remove_pmi",
-        f"Put {usd(target - d.down_payment)} more down to avoid mortgage insurance",
-        f"With {usd(d.down_payment)} down the loan is {share(ltv)} of the price, so PMI of "
-        f"{usd(q.pmi_monthly)} a month applies for {months} months ({usd(premiums)} in all). "
-        f"With {usd(target)} down ({NO_PMI_DOWN}%) there is none, and the monthly payment "
-        f"falls from {usd(q.piti)} to {usd(after.piti)}.",
+        f"Mortgage insurance adds {usd(q.pmi_monthly)} a month: "
+        f"{usd(target - d.down_payment)} more down avoids it",
+        detail,
         q.piti - after.piti,
         premiums + q.total_interest - after.total_interest,
+    )
+
+
+def _fha_compared(s: Situation) -> str:
+    """FHA's mortgage insurance for the same purchase, as a sentence (or none)."""
+    fha, q = s.quotes.get("fha_30"), s.chosen
+    if fha is None or fha.rate is None or fha.piti is None or fha.pmi_monthly is None:
+        return ""
+    if not fha.eligible:
+        return f" An FHA loan is not open to you here: {fha.reason}."
+    d = s.data
+    mip = fha_mip(d.price - d.down_payment, d.price, CATALOG["fha_30"].term_months)
+    lasts = (
+        "for the life of the loan"
+        if mip.months >= CATALOG["fha_30"].term_months
+        else f"for {mip.months} months"
+    )
+    assert q.piti is not None
+    return (
+        f" The 30-year FHA at {rate(fha.rate)} carries MIP instead: {usd(fha.pmi_monthly)} a "
+        f"month {lasts}, whatever the balance, plus {usd(mip.upfront)} upfront added to the "
+        f"loan; its payment would be {usd(fha.piti)} a month against {usd(q.piti)}."
+    )
+
+
+def jumbo_threshold(s: Situation) -> Recommendation | None:
+    """A loan just over the conforming limit: the down payment that keeps it
+    conforming, and what the conforming loan costs against the jumbo."""
+    d = s.data
+    limit = conforming_limit(d.state)
+    over = d.price - d.down_payment - limit
+    if over <= 0 or over > percent_of(limit, JUMBO_NEAR):
+        return None
+    jumbo = s.quotes.get("jumbo_30")
+    if jumbo is None or jumbo.rate is None or jumbo.piti is None:
+        return None
+    needed = d.price - limit
+    conforming = s.quote(["30y_fixed"], down_payment=needed)[0]
+    if conforming.rate is None or conforming.piti is None or not conforming.eligible:
+        return None
+    assert jumbo.total_interest is not None and conforming.total_interest is not None
+    return _advice(
+        "jumbo_threshold",
+        f"{usd(over)} more down keeps the loan conforming",
+        f"A loan of {usd(d.price - d.down_payment)} is {usd(over)} over the "
+        f"{usd(limit)} conforming limit in {d.state}, so it is a jumbo loan: the 30-year "
+        f"jumbo at {rate(jumbo.rate)} costs {usd(jumbo.piti)} a month. With {usd(needed)} "
+        f"down ({usd(over)} more) the loan stays conforming: the 30-year fixed at "
+        f"{rate(conforming.rate)} costs {usd(conforming.piti)} a month.",
+        jumbo.piti - conforming.piti,
+        jumbo.total_interest - conforming.total_interest,
     )
 
 
@@ -255,7 +378,7 @@ def credit_score(s: Situation) -> Recommendation | None:
 def arm_caps(s: Situation) -> Recommendation | None:
     """An ARM is on offer: what its payment does when every cap is hit."""
     arm = s.quotes.get("5_6_arm")
-    template = PRODUCTS["5_6_arm"].arm
+    template = CATALOG["5_6_arm"].arm
     if arm is None or arm.rate is None or arm.loan_amount is None or template is None:
         return None
     assert arm.payment is not None and arm.total_interest is not None
@@ -376,6 +499,7 @@ def biweekly(s: Situation) -> Recommendation | None:
 RULES: tuple[Callable[[Situation], Recommendation | None], ...] = (
     dti_limit,
     rate_lock,
+    jumbo_threshold,
     remove_pmi,
     points_break_even_advice,
     credit_score,
@@ -386,12 +510,20 @@ RULES: tuple[Callable[[Situation], Recommendation | None], ...] = (
     biweekly,
 )
 MAX_SHOWN = 6
+MUST_SHOW = ("dti_limit", "remove_pmi", "jumbo_threshold", "points_break_even")
+"""Kinds a loan officer would never leave out; a model's answer must keep them."""
 
 
 def analyse(
-    data: AdvisorInput, llpa_grid: LlpaGrid | None = None
+    data: AdvisorInput,
+    llpa_grid: LlpaGrid | None = None,
+    priced: Mapping[str, ProductQuote] | None = None,
+    *,
+    first_payment: dt.date | None = None,
 ) -> tuple[Situation, list[Recommendation]]:
-    """Every recommendation whose condition holds, in the order shown."""
-    situation = Situation(data, llpa_grid)
+    """Every recommendation whose condition holds, in the order shown.
+    `priced`: quotes the calculation already priced for `data`;
+    `first_payment`: where dates in advice count from (next month's first)."""
+    situation = Situation(data, llpa_grid, priced, first_payment)
     found = [rec for rule in RULES if (rec := rule(situation)) is not None]
     return situation, found

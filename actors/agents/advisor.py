@@ -9,14 +9,17 @@ the engine's impact unchanged, and quote no figure the engine did not.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import msgspec
 
-from actors.agents.advice import MAX_SHOWN, analyse
+from actors.agents.advice import MAX_SHOWN, MUST_SHOW, analyse
 from actors.agents.base import Agent
 from actors.agents.canonical import input_hash
+from actors.calculation.money import first_payment_date
 from actors.calculation.pricing import LlpaGrid
 from protocols.api.agents import AdvisorInput, AdvisorOutput
 
@@ -33,11 +36,18 @@ calculation; ENGINE_FACTS.candidates are the recommendations the mortgage
 engine found, in order of importance, each with its figures. Choose 3 to 6
 of them, most useful first, and rewrite each title and detail in plain,
 friendly words. Keep each recommendation's kind and impact exactly as given.
+Never leave out dti_limit, remove_pmi, jumbo_threshold or points_break_even
+when they are among the candidates, and keep every figure and date they give.
 """
 
-    def __init__(self, llpa_grid: LlpaGrid | None = None) -> None:
+    def __init__(
+        self,
+        llpa_grid: LlpaGrid | None = None,
+        today: Callable[[], dt.date] = lambda: dt.datetime.now(dt.UTC).date(),
+    ) -> None:
         # the grid the calculation prices with, so advice and quote agree
         self.llpa_grid = llpa_grid
+        self.today = today  # dates in advice count from the first of next month
         if llpa_grid is not None:
             self.variant = "llpa " + input_hash(
                 [llpa_grid.score_floors, llpa_grid.ltv_ceilings, llpa_grid.tables]
@@ -46,8 +56,9 @@ friendly words. Keep each recommendation's kind and impact exactly as given.
     def builtin(self, data: AdvisorInput) -> AdvisorOutput:
         return self.solve(data)[0]
 
-    def solve(self, data: AdvisorInput) -> tuple[AdvisorOutput, Any]:
-        situation, found = analyse(data, self.llpa_grid)
+    def solve(self, data: AdvisorInput, priced: Any = None) -> tuple[AdvisorOutput, Any]:
+        first = first_payment_date(self.today())
+        situation, found = analyse(data, self.llpa_grid, priced, first_payment=first)
         q = situation.chosen
         facts = {
             "chosen_quote": msgspec.to_builtins(
@@ -90,4 +101,7 @@ friendly words. Keep each recommendation's kind and impact exactly as given.
                     f"figure check: the {rec.kind} impact {rec.impact.monthly}/"
                     f"{rec.impact.lifetime} is not the engine's"
                 )
+        left_out = [kind for kind in MUST_SHOW if kind in impacts and kind not in seen]
+        if left_out:
+            return f"figure check: the answer leaves out {', '.join(left_out)}"
         return super().check(data, answer, facts)

@@ -35,9 +35,11 @@ class Agent(ABC, Generic[In, Out]):
     def builtin(self, data: In) -> Out:
         """The deterministic answer, computed from real numbers."""
 
-    def solve(self, data: In) -> tuple[Out, Any]:
+    def solve(self, data: In, priced: Any = None) -> tuple[Out, Any]:
         """The built-in answer, and the engine's facts a model is shown and
-        held to (JSON-ready; by default the built-in answer itself)."""
+        held to (JSON-ready; by default the built-in answer itself).
+        `priced` is what the asker's engine already computed for `data`,
+        when it has it, so the agent need not compute it again."""
         baseline = self.builtin(data)
         return baseline, msgspec.to_builtins(baseline)
 

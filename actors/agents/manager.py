@@ -20,11 +20,13 @@ from actors.agents.options import AgentOptions
 from actors.agents.providers import OpenAIProvider
 from actors.agents.registry import agents_pricing_with
 from actors.agents.service import AgentService, Answer
+from actors.calculation.flow import ADVISOR, ADVISOR_ACTOR, Advise
 from actors.calculation.pricing import load_grid
 from actors.runtime import ActorContext, ActorSystem, RatelineActor
 from protocols.openai_adapter import OpenAIChat
 
-MANAGER = "agents.manager"
+MANAGER = ADVISOR_ACTOR
+"""The calculation asks this name for advice (flow.Advise)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,13 @@ class AgentManager(RatelineActor):
             self.service.agent(message.agent)  # an unknown name fails here, plainly
             return asyncio.run_coroutine_threadsafe(
                 self.service.ask(message.agent, message.input, user_id=message.user_id),
+                self.ctx.loop,
+            )
+        if isinstance(message, Advise):
+            return asyncio.run_coroutine_threadsafe(
+                self.service.ask(
+                    ADVISOR, message.question, user_id=message.user_id, priced=message.quotes
+                ),
                 self.ctx.loop,
             )
         raise TypeError(f"{MANAGER} does not understand {type(message).__name__}")

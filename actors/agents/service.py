@@ -96,9 +96,13 @@ class AgentService:
         if self.model is not None:
             await self.model.close()
 
-    async def ask(self, name: str, payload: Any, *, user_id: str | None = None) -> Answer:
+    async def ask(
+        self, name: str, payload: Any, *, user_id: str | None = None, priced: Any = None
+    ) -> Answer:
         """Answer `payload` (the agent's input type, or a dict of it).
-        Raises UnknownAgent, or msgspec.ValidationError for a bad payload."""
+        `priced` is what the caller's engine already computed for it (see
+        Agent.solve). Raises UnknownAgent, or msgspec.ValidationError for a
+        bad payload."""
         started = time.perf_counter()
         agent = self.agent(name)
         data = agent.parse(payload)
@@ -110,7 +114,7 @@ class AgentService:
             level = "memory"
         else:
             (stored, level), shared = await self._flights.do(
-                f"{name}:{key}", lambda: self._resolve(agent, data, key, user_id)
+                f"{name}:{key}", lambda: self._resolve(agent, data, key, user_id, priced)
             )
             if shared:
                 level = "inflight"
@@ -147,14 +151,19 @@ class AgentService:
         )
 
     async def _resolve(
-        self, agent: Agent[Any, Any], data: msgspec.Struct, key: str, user_id: str | None
+        self,
+        agent: Agent[Any, Any],
+        data: msgspec.Struct,
+        key: str,
+        user_id: str | None,
+        priced: Any,
     ) -> tuple[_Stored, str]:
         """The single flight's work: the second-level cache, else a provider."""
         stored = await self._stored_answer(agent, key)
         if stored is not None:
             self.cache.put(agent.name, key, stored)
             return stored, "database"
-        stored = await self._produce(agent, data, key, user_id)
+        stored = await self._produce(agent, data, key, user_id, priced)
         self.cache.put(agent.name, key, stored, stand_in=stored.reason is not None)
         return stored, "none"
 
@@ -174,11 +183,16 @@ class AgentService:
         return _Stored(output, row.provider, row.model, row.error, row.id)
 
     async def _produce(
-        self, agent: Agent[Any, Any], data: msgspec.Struct, key: str, user_id: str | None
+        self,
+        agent: Agent[Any, Any],
+        data: msgspec.Struct,
+        key: str,
+        user_id: str | None,
+        priced: Any,
     ) -> _Stored:
         started = time.perf_counter()
         # Milliseconds of Decimal schedules: kept off the loop other requests share.
-        baseline, facts = await asyncio.to_thread(agent.solve, data)
+        baseline, facts = await asyncio.to_thread(agent.solve, data, priced)
         builtin_seconds = time.perf_counter() - started
         output, provider, model, reason = baseline, "builtin", None, None
         spent: dict[str, Any] = {}

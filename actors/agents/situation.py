@@ -3,17 +3,20 @@ product on offer, from the buyer's inputs, and the option they lean to.
 Rules compare this against variations of itself (more down, another score,
 the earlier market rate), each again quoted by the engine.
 
-The quotes are the engine's own: asked the same question, it hands back the
-quotes the calculation priced a moment before instead of pricing them again."""
+A calculation hands over the quotes it priced, so only the products it did
+not show (and the variations) are priced here; asked directly, through the
+agents' API, the advisor prices every product itself."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from actors.calculation.money import ZERO
+from actors.calculation.money import ZERO, add_months, first_payment_date
 from actors.calculation.pricing import LlpaGrid, load_grid
-from actors.calculation.products import PRODUCTS
+from actors.calculation.products import CATALOG
 from actors.calculation.quote import ProductQuote, quote_options
 from actors.calculation.totals import loan_totals
 from protocols.api.agents import AdvisorInput
@@ -32,12 +35,22 @@ class Situation:
     """The calculation: one engine quote per product, the chosen one, and
     the chosen loan's schedule figures."""
 
-    def __init__(self, data: AdvisorInput, llpa_grid: LlpaGrid | None = None) -> None:
+    def __init__(
+        self,
+        data: AdvisorInput,
+        llpa_grid: LlpaGrid | None = None,
+        priced: Mapping[str, ProductQuote] | None = None,
+        first_payment: dt.date | None = None,
+    ) -> None:
         self.data = data
+        self.first_payment = first_payment or first_payment_date(dt.datetime.now(dt.UTC).date())
         self.llpa_grid = llpa_grid
-        self.product = PRODUCTS[data.product]
+        self.product = CATALOG[data.product]
         self.term = self.product.term_months
-        self.quotes = {q.product: q for q in self.quote()}
+        given = {name: q for name, q in (priced or {}).items() if name in data.market_rates}
+        missing: list[str] = [name for name in data.market_rates if name not in given]
+        fresh = {q.product: q for q in self.quote(missing)} if missing else {}
+        self.quotes = {name: given.get(name) or fresh[name] for name in data.market_rates}
         self.chosen = self.quotes[data.product]
         if self.chosen.rate is None or self.chosen.loan_amount is None:
             raise ValueError(f"{data.product} cannot be priced: {self.chosen.reason}")
@@ -75,6 +88,10 @@ class Situation:
     def requote(self, **changes: Any) -> ProductQuote:
         """The chosen product again with some inputs changed."""
         return self.quote([self.data.product], **changes)[0]
+
+    def month_of(self, payment: int) -> str:
+        """When payment number `payment` (from 1) falls due: "March 2034"."""
+        return add_months(self.first_payment, payment - 1).strftime("%B %Y")
 
     @property
     def score_floors(self) -> tuple[int, ...]:

@@ -2,10 +2,10 @@
 stores the answer.
 
 Pricing is CPU work and runs in the actor's thread, one calculation at a
-time per worker (a small pool shares the load). The rest is waiting, for the
-advisor and for PostgreSQL, so it runs on the server's loop: the actor hands
-it over and replies at once with the pending result, free for the next
-calculation while this one finishes. The advisor's answer is optional: when
+time per worker (a small pool shares the load): the actor replies with the
+`Priced` calculation. The rest is waiting, for the advisor and for
+PostgreSQL, so the caller finishes it on the server's loop (`finish`) while
+the worker prices the next one. The advisor's answer is optional: when
 the agent manager is down, slow or has nothing to say, the calculation is
 stored and served without recommendations and with a note saying why.
 """
@@ -13,7 +13,6 @@ stored and served without recommendations and with a note saying why.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import datetime as dt
 import logging
 import uuid
@@ -25,10 +24,10 @@ from typing import Any
 import msgspec
 from prometheus_client import Counter
 
-from actors.agents import MANAGER, Answer, AskAgent
 from actors.calculation import flow
 from actors.calculation.pricing import LlpaGrid, load_grid
-from actors.calculation.service import calculate_options
+from actors.calculation.quote import ProductQuote
+from actors.calculation.service import calculate_quotes, quote_option
 from actors.runtime import ActorContext, ActorSystem, ActorUnavailable, RatelineActor
 from protocols.api.agents import Recommendation
 from protocols.api.mortgage import CalculateRequest, QuoteOption
@@ -61,7 +60,7 @@ class CalcOptions:
 
 @dataclass(frozen=True)
 class Calculate:
-    """Price `request`; the reply is a concurrent Future of `Calculated`.
+    """Price `request`; the reply is a `Priced`, for `finish` on the loop.
     `user_id` (a signed-in caller) owns the stored calculation."""
 
     request: CalculateRequest
@@ -76,12 +75,16 @@ class Calculated:
 
 
 @dataclass(frozen=True)
-class _Priced:
+class Priced:
+    """A calculation's options at the live rates, before advice and storage."""
+
     request: CalculateRequest
     user_id: uuid.UUID | None
     options: list[QuoteOption]
+    quotes: dict[str, ProductQuote]
     records: list[RateRecord]
     rates: dict[str, Decimal]
+    advice_seconds: float
 
 
 class CalculationActor(RatelineActor):
@@ -99,25 +102,28 @@ class CalculationActor(RatelineActor):
             return self.calculate(message)
         raise TypeError(f"{self.name} does not understand {type(message).__name__}")
 
-    def calculate(self, message: Calculate) -> concurrent.futures.Future[Calculated]:
+    def calculate(self, message: Calculate) -> Priced:
         book = self.ctx.deps.get("rate_book")
         records: Mapping[str, RateRecord] = book.snapshot.rates if book is not None else {}
         rates = flow.live_rates(records)
-        options = flow.mark_unpriced(self.price(message.request, rates), rates)
-        priced = _Priced(message.request, message.user_id, options, list(records.values()), rates)
-        return asyncio.run_coroutine_threadsafe(
-            finish(self.ctx.system, self.ctx.deps["db"].pool, priced, self.options),
-            self.ctx.loop,
+        quotes = self.price(message.request, rates)
+        options = flow.mark_unpriced([quote_option(q) for q in quotes], rates)
+        return Priced(
+            message.request,
+            message.user_id,
+            options,
+            {q.product: q for q in quotes},
+            list(records.values()),
+            rates,
+            self.options.advice_seconds,
         )
 
-    def price(self, request: CalculateRequest, rates: Mapping[str, Decimal]) -> list[QuoteOption]:
+    def price(self, request: CalculateRequest, rates: Mapping[str, Decimal]) -> list[ProductQuote]:
         """Every requested product's quote at the live rates (the engine's work)."""
-        return calculate_options(request, rates, llpa_grid=self.grid)
+        return calculate_quotes(request, rates, llpa_grid=self.grid)
 
 
-async def finish(
-    system: ActorSystem | None, pool: Any, priced: _Priced, options: CalcOptions
-) -> Calculated:
+async def finish(system: ActorSystem | None, pool: Any, priced: Priced) -> Calculated:
     """On the server's loop: recommendations, then the stored document."""
     now = dt.datetime.now(dt.UTC)
     previous: dict[str, Decimal] = {}
@@ -138,8 +144,9 @@ async def finish(
     if isinstance(question, str):
         recommendations, note, outcome = [], question, "not_asked"
     else:
+        user_id = None if priced.user_id is None else str(priced.user_id)
         recommendations, note, outcome = await advise(
-            system, question, priced.user_id, options.advice_seconds
+            system, flow.Advise(question, priced.quotes, user_id), priced.advice_seconds
         )
     CALCULATIONS.labels(outcome).inc()
 
@@ -167,7 +174,7 @@ async def finish(
 
 
 async def advise(
-    system: ActorSystem | None, question: Any, user_id: uuid.UUID | None, seconds: float
+    system: ActorSystem | None, request: flow.Advise, seconds: float
 ) -> tuple[list[Recommendation], str | None, str]:
     """The advisor's recommendations, or none and a note, within `seconds`.
 
@@ -178,14 +185,10 @@ async def advise(
         return [], flow.NOTE_UNAVAILABLE, "unavailable"
     try:
         async with asyncio.timeout(seconds):
-            pending = await system.ask(
-                MANAGER,
-                AskAgent(flow.ADVISOR, question, None if user_id is None else str(user_id)),
-                timeout=seconds,
-            )
+            pending = await system.ask(flow.ADVISOR_ACTOR, request, timeout=seconds)
             waiting = asyncio.wrap_future(pending)
             waiting.add_done_callback(_quiet)
-            answer: Answer = await asyncio.shield(waiting)
+            answer = await asyncio.shield(waiting)
     except TimeoutError:
         return [], flow.NOTE_SLOW.format(seconds=seconds), "slow"
     except ActorUnavailable as exc:

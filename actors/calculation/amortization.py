@@ -58,10 +58,6 @@ class Schedule:
             return len(self.rows)
         return ceil_int(Decimal(len(self.rows) * 12) / self.periods_per_year)
 
-    @property
-    def total_principal(self) -> Decimal:
-        return self.total_paid - self.total_interest
-
 
 @dataclass(frozen=True, slots=True)
 class Savings:

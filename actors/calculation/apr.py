@@ -19,7 +19,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
-from itertools import groupby
 
 from actors.calculation.apr_solver import Run, unit_rate
 from actors.calculation.money import ENGINE_CONTEXT, HUNDRED, ZERO, add_days, add_months
@@ -217,20 +216,6 @@ def amount_financed(
     return loan_amount - points - prepaid_finance_charges - upfront_mortgage_insurance
 
 
-def mortgage_apr(
-    amount_financed: Decimal, monthly_payments: Sequence[Decimal], *, odd_days: int = 0
-) -> AprResult:
-    """APR of a loan repaid monthly, the first payment one month plus
-    `odd_days` (which may be negative) after funding.
-
-    Prepaid finance charges (points, origination fees, upfront mortgage
-    insurance) belong outside `amount_financed`; monthly mortgage insurance
-    belongs inside the payments.
-    """
-    runs = [(amount, sum(1 for _ in group)) for amount, group in groupby(monthly_payments)]
-    return mortgage_apr_runs(amount_financed, runs, odd_days=odd_days)
-
-
 def mortgage_apr_runs(
     amount_financed: Decimal,
     runs: Sequence[tuple[Decimal, int]],
@@ -238,7 +223,11 @@ def mortgage_apr_runs(
     odd_days: int = 0,
     near: Decimal | None = None,
 ) -> AprResult:
-    """mortgage_apr of the payments given as (amount, times in a row), in order.
+    """APR of a loan repaid monthly, the payments given as (amount, times in a
+    row) in order, the first payment one month plus `odd_days` (which may be
+    negative) after funding. Prepaid finance charges (points, origination
+    fees, upfront mortgage insurance) belong outside `amount_financed`;
+    monthly mortgage insurance belongs inside the payments.
 
     `near` (percent a year, the note rate say) is where the search starts; it
     saves steps, never changes the answer."""

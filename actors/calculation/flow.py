@@ -5,18 +5,24 @@ advisor and stores the result. Everything in between that needs no I/O is
 here: which rates a calculation uses, how a product without a live rate is
 shown, which option the advisor is asked about (or why it is not asked),
 and the notes that tell a client its recommendations are missing.
+
+The calculation does not import the agents (they use this engine): it asks
+the actor named ADVISOR_ACTOR with `Advise`, a request stated in its own
+terms, and the agent manager answers it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import msgspec
 
-from actors.calculation.products import PRODUCTS
+from actors.calculation.products import CATALOG
+from actors.calculation.quote import ProductQuote
 from protocols.api.agents import AdvisorInput, Recommendation
 from protocols.api.mortgage import CalculateRequest, CalculateResponse, QuoteOption
 from protocols.rate_sources.records import RateRecord
@@ -24,6 +30,7 @@ from protocols.rate_sources.records import RateRecord
 NO_LIVE_RATE = "no live rate"
 
 ADVISOR = "mortgage_advisor"
+ADVISOR_ACTOR = "agents.manager"
 ADVISOR_NEEDS = ("30y_fixed", "15y_fixed")
 """Products the advisor compares every calculation with."""
 MIN_ADVICE_POINTS = Decimal(0)
@@ -49,6 +56,19 @@ NOTE_NO_FIXED_OPTION = (
     "no recommendations: they are about a fixed-rate option, and none could be priced"
 )
 NOTE_POINTS = "no recommendations: they cover 0 to 4 discount points, not {points}"
+
+
+@dataclass(frozen=True)
+class Advise:
+    """Recommendations on `question`, from the quotes the calculation priced
+    (the advisor prices only the variations it compares them with).
+
+    The reply is a concurrent.futures.Future of the agents' Answer; a late
+    answer still reaches their cache."""
+
+    question: AdvisorInput
+    quotes: Mapping[str, ProductQuote]
+    user_id: str | None = None
 
 
 class CalculationDocument(CalculateResponse, kw_only=True):
@@ -106,7 +126,7 @@ def rates_as_of(records: Iterable[RateRecord], default: dt.datetime) -> dt.datet
 def advised_product(options: Sequence[QuoteOption]) -> str | None:
     """The fixed-rate option the buyer would lean to: the first eligible
     one, else the first priced one, in the order the options are shown."""
-    fixed = [o for o in options if o.rate is not None and PRODUCTS[o.product].arm is None]
+    fixed = [o for o in options if o.rate is not None and CATALOG[o.product].arm is None]
     eligible = [o for o in fixed if o.eligible]
     chosen = eligible or fixed
     return chosen[0].product if chosen else None
@@ -135,7 +155,7 @@ def advisor_input(
     product = advised_product(options)
     if product is None:
         return NOTE_NO_FIXED_OPTION
-    previous = {p: r for p, r in (previous_rates or {}).items() if p in PRODUCTS and r > 0}
+    previous = {p: r for p, r in (previous_rates or {}).items() if p in CATALOG and r > 0}
     try:
         return AdvisorInput(
             price=request.price,

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal, localcontext
 from typing import Literal
 
-from actors.calculation.amortization import BALANCE, PRINCIPAL, Schedule, level_payment
+from actors.calculation.amortization import level_payment
 from actors.calculation.money import ENGINE_CONTEXT, HUNDRED, TWELVE, ZERO, cents, percent_of
 from actors.calculation.totals import LoanTotals, Run
 
 PMI_LTV_THRESHOLD = Decimal(80)
 PMI_AUTOMATIC_END_LTV = Decimal(78)
+PMI_CANCEL_ON_REQUEST_LTV = Decimal(80)
 
 PMI_ANNUAL_RATES: Sequence[tuple[int, Decimal]] = (
     (760, Decimal("0.46")),
@@ -80,37 +81,27 @@ def pmi_monthly(
         return cents(loan * pmi_annual_rate(credit_score, table) / HUNDRED / TWELVE)
 
 
-def pmi_months(original: Schedule, value: Decimal) -> int:
-    """How many monthly premiums the original schedule carries.
-
-    Premiums are paid through the payment that first brings the scheduled
-    balance to 78% of the original value, and never past the midpoint of
-    the term.
-    """
-    rows = original.rows
-    start = rows[0][BALANCE] + rows[0][PRINCIPAL] if rows else ZERO
-    if not rows or ltv_percent(start, value) <= PMI_LTV_THRESHOLD:
-        return 0
-    midpoint = original.term_periods // 2
-    limit = value * PMI_AUTOMATIC_END_LTV / HUNDRED
-    for row in rows:
-        if row[BALANCE] <= limit:
-            return min(row[0], midpoint)
-    return midpoint
-
-
 def pmi_months_of(original: LoanTotals, value: Decimal) -> int:
-    """pmi_months on a schedule's totals (balances in cents)."""
+    """How many monthly premiums the original schedule carries: through the
+    payment that first brings the scheduled balance to 78% of the original
+    value, and never past the midpoint of the term."""
     start = Decimal(original.principal).scaleb(-2)
     if not original.balances or ltv_percent(start, value) <= PMI_LTV_THRESHOLD:
         return 0
     midpoint = original.term_periods // 2
+    reached = payment_reaching_ltv(original, value, PMI_AUTOMATIC_END_LTV)
+    return midpoint if reached is None else min(reached, midpoint)
+
+
+def payment_reaching_ltv(original: LoanTotals, value: Decimal, ltv: Decimal) -> int | None:
+    """The first payment (from 1) after which the scheduled balance is at or
+    below `ltv`% of `value`; None if the schedule never gets there."""
     # Whole cents are at or below the limit exactly when at or below its floor.
-    limit = int((value * PMI_AUTOMATIC_END_LTV / HUNDRED).scaleb(2).to_integral_value(ROUND_FLOOR))
+    limit = int((value * ltv / HUNDRED).scaleb(2).to_integral_value(ROUND_FLOOR))
     for n, owed in enumerate(original.balances, 1):
         if owed <= limit:
-            return min(n, midpoint)
-    return midpoint
+            return n
+    return None
 
 
 def fha_mip(base_loan: Decimal, value: Decimal, term_months: int) -> FhaMip:
@@ -130,26 +121,10 @@ def fha_mip(base_loan: Decimal, value: Decimal, term_months: int) -> FhaMip:
     return FhaMip(upfront=percent_of(base_loan, FHA_UPFRONT_MIP), annual_rate=annual, months=months)
 
 
-def fha_monthly_premiums(schedule: Schedule, mip: FhaMip) -> list[Decimal]:
-    """One premium per month while MIP is charged.
-
-    Each year's premium is the annual rate on that year's average scheduled
-    balance, split into twelve equal monthly amounts.
-    """
-    rows = schedule.rows
-    opening = [rows[0][BALANCE] + rows[0][PRINCIPAL]] + [row[BALANCE] for row in rows[:-1]]
-    premiums: list[Decimal] = []
-    with localcontext(ENGINE_CONTEXT):
-        for year_start in range(0, min(mip.months, len(rows)), 12):
-            year = opening[year_start : year_start + 12]
-            average = sum(year, ZERO) / len(year)
-            monthly = cents(average * mip.annual_rate / HUNDRED / TWELVE)
-            premiums.extend([monthly] * len(year))
-    return premiums[: mip.months]
-
-
 def fha_premium_runs(totals: LoanTotals, mip: FhaMip) -> list[Run]:
-    """fha_monthly_premiums on a schedule's totals, as runs of equal premiums."""
+    """FHA's monthly premiums, as runs of equal amounts: each year's premium
+    is the annual rate on that year's average scheduled balance, split into
+    twelve equal monthly amounts, for as long as MIP is charged."""
     balances = totals.balances
     opening = [totals.principal, *balances[:-1]]
     runs: list[Run] = []

@@ -66,5 +66,10 @@ def add_months(start: date, months: int, day: int | None = None) -> date:
     return date(year, month, wanted)
 
 
+def first_payment_date(today: date) -> date:
+    """Without a start date the first payment falls on the first of next month."""
+    return add_months(today.replace(day=1), 1)
+
+
 def add_days(start: date, days: int) -> date:
     return start + timedelta(days=days)

@@ -72,7 +72,7 @@ def five_six_arm(initial_rate: Decimal) -> ArmTerms:
     )
 
 
-PRODUCTS: dict[str, Product] = {
+CATALOG: dict[str, Product] = {
     p.name: p
     for p in (
         Product("30y_fixed", "conventional", 360, Decimal(5)),

@@ -9,8 +9,8 @@ results belong to the caller.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from actors.calculation.apr import amount_financed, mortgage_apr_runs
@@ -41,8 +41,7 @@ from actors.calculation.pricing import (
     llpa_points,
     quote_rate,
 )
-from actors.calculation.products import DTI_LIMITS, PRODUCTS, DtiLimits, Product, ineligibility
-from actors.calculation.recent import Recent, exact
+from actors.calculation.products import CATALOG, DTI_LIMITS, DtiLimits, Product, ineligibility
 from actors.calculation.totals import LoanTotals, Run, loan_totals, with_premiums
 
 _PERCENT_PLACES = Decimal("0.1")
@@ -137,87 +136,20 @@ def quote_options(
         lender_fees=lender_fees,
         other_closing_costs=other_closing_costs,
     )
-    names = list(PRODUCTS) if products is None else list(dict.fromkeys(products))
+    names = list(CATALOG) if products is None else list(dict.fromkeys(products))
     limits = {**DTI_LIMITS, **(dti_limits or {})}
-    who = _buyer_key(buyer)
     return [
-        _recalled(
-            PRODUCTS[name],
+        _quote_product(
+            CATALOG[name],
             buyer,
-            who,
             market_rates.get(name),
             arm_index,
             llpa_grid,
             rate_per_point,
-            limits[PRODUCTS[name].program],
+            limits[CATALOG[name].program],
         )
         for name in names
     ]
-
-
-def quote_product(
-    product: Product,
-    buyer: Buyer,
-    market_rate: Decimal | None,
-    *,
-    arm_index: Decimal | None = None,
-    llpa_grid: LlpaGrid | None = None,
-    rate_per_point: Decimal = RATE_PER_POINT,
-    limits: DtiLimits | None = None,
-) -> ProductQuote:
-    """One product's quote. The same inputs give the same quote, so a quote
-    priced moments ago (by a calculation worker, for the advisor) is handed
-    out again rather than recomputed; quotes are shared and never changed."""
-    return _recalled(
-        product,
-        buyer,
-        _buyer_key(buyer),
-        market_rate,
-        arm_index,
-        llpa_grid,
-        rate_per_point,
-        limits,
-    )
-
-
-RECENT_QUOTES: Recent[ProductQuote] = Recent(4096)
-"""Quotes by their exact inputs (the default LLPA grid only): about seven
-seconds of calculations at 100 a second, ample for the advisor to find the
-ones its calculation priced."""
-_BUYER_FIELDS = tuple(f.name for f in fields(Buyer))
-
-
-def _buyer_key(buyer: Buyer) -> tuple[Hashable, ...]:
-    return tuple(exact(getattr(buyer, name)) for name in _BUYER_FIELDS)
-
-
-def _recalled(
-    product: Product,
-    buyer: Buyer,
-    who: tuple[Hashable, ...],
-    market_rate: Decimal | None,
-    arm_index: Decimal | None,
-    llpa_grid: LlpaGrid | None,
-    rate_per_point: Decimal,
-    limits: DtiLimits | None,
-) -> ProductQuote:
-    if llpa_grid is not None:
-        return _quote_product(
-            product, buyer, market_rate, arm_index, llpa_grid, rate_per_point, limits
-        )
-    key = (
-        product.name if PRODUCTS.get(product.name) is product else product,
-        who,
-        exact(market_rate),
-        exact(arm_index),
-        exact(rate_per_point),
-        None if limits is None else (exact(limits.front), exact(limits.back)),
-    )
-    found = RECENT_QUOTES.get(key)
-    if found is None:
-        found = _quote_product(product, buyer, market_rate, arm_index, None, rate_per_point, limits)
-        RECENT_QUOTES.put(key, found)
-    return found
 
 
 def _quote_product(

@@ -1,7 +1,8 @@
 """From request types to engine calls and back: the pure endpoints' logic.
 
-Each function validates its request (a 422 Problem names every bad field),
-runs the engine and shapes the response. Nothing here touches the network,
+Each function takes a request its caller has validated once (the route's
+`check`, protocols.api.mortgage.validate), runs the engine and shapes the
+response. Nothing here touches the network,
 the database or an actor, so the HTTP layer can call it directly (in a
 worker thread for long schedules) and the calculation actor can reuse it.
 """
@@ -19,7 +20,7 @@ from actors.calculation import apr as apr_engine
 from actors.calculation import refinance as refi
 from actors.calculation.amortization import Schedule, amortize, amortize_biweekly, savings
 from actors.calculation.arm import ArmTerms, amortize_arm
-from actors.calculation.money import ZERO, add_days, add_months, rate_text
+from actors.calculation.money import ZERO, add_days, add_months, first_payment_date, rate_text
 from actors.calculation.piti import DEFAULT_PROPERTY_TAX_RATE
 from actors.calculation.pricing import LlpaGrid
 from actors.calculation.products import DTI_LIMITS, DtiLimits
@@ -37,16 +38,10 @@ from protocols.api.mortgage import (
     RefinanceRequest,
     RefinanceResponse,
     ScheduleRow,
-    validate,
 )
 from protocols.problems import FieldError, Problem
 
 CSV_COLUMNS = ("n", "date", "rate", "payment", "principal", "interest", "balance")
-
-
-def first_payment_date(today: dt.date) -> dt.date:
-    """Without a start date the first payment falls on the first of next month."""
-    return add_months(today.replace(day=1), 1)
 
 
 def build_schedule(request: AmortizationRequest, *, with_extras: bool = True) -> Schedule:
@@ -98,7 +93,6 @@ def build_schedule(request: AmortizationRequest, *, with_extras: bool = True) ->
 def amortization(
     request: AmortizationRequest, *, today: dt.date | None = None
 ) -> AmortizationResponse:
-    validate(request)
     schedule = build_schedule(request)
     start = request.start_date or first_payment_date(today or dt.datetime.now(dt.UTC).date())
     if schedule.periods_per_year == 12:
@@ -157,7 +151,6 @@ def schedule_csv(response: AmortizationResponse) -> str:
 
 
 def apr(request: AprRequest) -> AprResponse:
-    validate(request)
     payments: list[tuple[Decimal, dt.date]] = []
     for group in request.payments:
         for when in apr_engine.payment_dates(group.first_date, group.count, group.frequency):
@@ -191,7 +184,6 @@ def apr(request: AprRequest) -> AprResponse:
 
 
 def affordability(request: AffordabilityRequest) -> AffordabilityResponse:
-    validate(request)
     r = request
     default = DTI_LIMITS[r.program]
     limits = DtiLimits(
@@ -238,7 +230,6 @@ def affordability(request: AffordabilityRequest) -> AffordabilityResponse:
 
 
 def refinance(request: RefinanceRequest) -> RefinanceResponse:
-    validate(request)
     r = request
     result = refi.refinance(
         r.current_balance,
@@ -282,18 +273,16 @@ def quote_option(quote: ProductQuote) -> QuoteOption:
     )
 
 
-def calculate_options(
+def calculate_quotes(
     request: CalculateRequest,
     market_rates: Mapping[str, Decimal],
     *,
-    arm_index: Decimal | None = None,
     llpa_grid: LlpaGrid | None = None,
-) -> list[QuoteOption]:
-    """The options of a /api/mortgage/calculate response, given live rates
-    (priced with the shipped LLPA grid unless another is given)."""
-    validate(request)
+) -> list[ProductQuote]:
+    """The engine's quote of every requested product at live rates (priced
+    with the shipped LLPA grid unless another is given)."""
     r = request
-    quotes = quote_options(
+    return quote_options(
         r.price,
         r.down_payment,
         r.credit_score,
@@ -308,7 +297,5 @@ def calculate_options(
         hoa_monthly=r.hoa_monthly,
         va_eligible=r.va_eligible,
         first_time_buyer=r.first_time_buyer,
-        arm_index=arm_index,
         llpa_grid=llpa_grid,
     )
-    return [quote_option(q) for q in quotes]

@@ -6,17 +6,13 @@ from __future__ import annotations
 
 from actors.calculation.actor import CalcOptions, CalculationActor
 from actors.runtime import ChildSpec, SupervisorSpec, pool
-from ops.config import ConfigError, Settings
+from ops.config import Settings
 
 POOL = "calculation"
 SUPERVISOR = "calculation"
 
 
 def options_from_settings(settings: Settings) -> CalcOptions:
-    if not settings.calc_advice_seconds > 0:
-        raise ConfigError(
-            f"RATELINE_CALC_ADVICE_SECONDS must be more than 0, not {settings.calc_advice_seconds}"
-        )
     path = settings.llpa_path
     return CalcOptions(
         advice_seconds=settings.calc_advice_seconds, llpa_path=str(path) if path else None

@@ -10,7 +10,6 @@ the outbox channel wakes it the moment any node commits an email.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
@@ -45,7 +44,6 @@ class MailerActor(RatelineActor):
         super().__init__(ctx)
         self.config = config
         self.courier: Courier | None = None
-        self._timer: asyncio.TimerHandle | None = None
         self._listener: Any = None
         self._stopped = False
 
@@ -73,7 +71,7 @@ class MailerActor(RatelineActor):
             log.warning(
                 "outbox LISTEN unavailable; relying on the timer", extra={"error": repr(exc)}
             )
-        self.ctx.loop.call_soon_threadsafe(self._arm)
+        self.tell_later(self.config.poll_interval, Tick())
         self._wake()
 
     def on_stop(self) -> None:
@@ -83,7 +81,10 @@ class MailerActor(RatelineActor):
         self._shutdown()
 
     def handle(self, message: Any) -> Any:
-        if isinstance(message, OutboxHasWork | Tick):
+        if isinstance(message, Tick):
+            self.tell_later(self.config.poll_interval, Tick())
+            return self._deliver()
+        if isinstance(message, OutboxHasWork):
             return self._deliver()
         raise TypeError(f"{self.name} does not handle {message!r}")
 
@@ -104,21 +105,6 @@ class MailerActor(RatelineActor):
             with contextlib.suppress(Exception):  # the name is gone: we are stopping
                 system.tell(self.name, OutboxHasWork())
 
-    def _arm(self) -> None:
-        if self._stopped:
-            return
-        self._timer = self.ctx.loop.call_later(self.config.poll_interval, self._fire)
-
-    def _fire(self) -> None:
-        system = self.ctx.system
-        if self._stopped or system is None:
-            return
-        try:
-            system.tell(self.name, Tick())
-        except Exception:  # the name is gone: we are stopping
-            return
-        self._arm()
-
     def _shutdown(self) -> None:
         if self._stopped:
             return
@@ -127,8 +113,6 @@ class MailerActor(RatelineActor):
         listener, self._listener = self._listener, None
 
         def cancel() -> None:
-            if self._timer is not None:
-                self._timer.cancel()
             if listener is not None and not listener.is_closed():
                 loop.create_task(listener.close(timeout=5))
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from protocols.backoff import backoff_delay
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -19,10 +21,10 @@ class RetryPolicy:
 
     def delay(self, attempts: int) -> timedelta:
         """Wait after the `attempts`-th failed attempt (1 for the first)."""
-        exponent = max(0, attempts - 1)
-        if exponent >= 32:
-            return self.cap
-        return min(self.base * (2**exponent), self.cap)
+        seconds = backoff_delay(
+            attempts - 1, initial=self.base.total_seconds(), cap=self.cap.total_seconds()
+        )
+        return timedelta(seconds=seconds)
 
     def gives_up(self, attempts: int) -> bool:
         return attempts >= self.max_attempts

@@ -8,7 +8,7 @@ the book and hands it to the fetchers through their context, so it outlives
 any fetcher that crashes; at start-up it is reloaded from the database.
 
 Writers (one fetcher per source) serialise on `write_lock` for the whole
-plan -> store -> swap sequence, so the order of changes in the book, in the
+propose -> store -> swap sequence, so the order of changes in the book, in the
 database's channel history and on the wire is one and the same.
 
 When several sources quote a product, the one listed first in
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Plan:
+class ProposedBook:
     """A proposed new book and the channel updates it needs stored:
     (channel, data, records), one update for all products that changed
     together on "rates" and one on each changed product's own channel."""
@@ -96,7 +96,7 @@ class RateBook:
             return rank_new < rank_current
         return new.as_of >= current.as_of
 
-    def plan(self, records: Iterable[RateRecord]) -> Plan | None:
+    def propose(self, records: Iterable[RateRecord]) -> ProposedBook | None:
         """The book after `records` (oldest first), or None if nothing would change."""
         seen_at = time.perf_counter()
         old = self._snapshot.rates
@@ -109,19 +109,21 @@ class RateBook:
         changed = tuple(
             rates[p] for p in PRODUCTS if p in rates and not rates[p].same_value(old.get(p))
         )
-        return Plan(rates=rates, changed=changed, seen_at=seen_at, entries=_entries(changed))
+        return ProposedBook(
+            rates=rates, changed=changed, seen_at=seen_at, entries=_entries(changed)
+        )
 
-    def commit(self, plan: Plan, heads: Mapping[str, ChannelHead]) -> RateCommit:
-        """Swap in the planned book; `heads` are the offsets the store gave each
+    def commit(self, proposal: ProposedBook, heads: Mapping[str, ChannelHead]) -> RateCommit:
+        """Swap in the proposed book; `heads` are the offsets the store gave each
         updated channel. Call while holding `write_lock`."""
         merged = dict(self._snapshot.heads)
         merged.update(heads)
-        snapshot = RateSnapshot(MappingProxyType(plan.rates), MappingProxyType(merged))
+        snapshot = RateSnapshot(MappingProxyType(proposal.rates), MappingProxyType(merged))
         updates = tuple(
             ChannelUpdate(channel, heads[channel].offset, records, data)
-            for channel, data, records in plan.entries
+            for channel, data, records in proposal.entries
         )
-        return self._swap(RateCommit(snapshot, updates, plan.seen_at))
+        return self._swap(RateCommit(snapshot, updates, proposal.seen_at))
 
     def follow(
         self,
@@ -139,14 +141,14 @@ class RateBook:
             for u in updates
             if u.channel not in old.heads or u.offset > old.heads[u.channel].offset
         )
-        plan = self.plan(records)
-        if plan is None and not fresh:
+        proposal = self.propose(records)
+        if proposal is None and not fresh:
             return None
         merged = dict(old.heads)
         for name, head in heads.items():
             if name not in merged or head.offset > merged[name].offset:
                 merged[name] = head
-        rates = plan.rates if plan is not None else dict(old.rates)
+        rates = proposal.rates if proposal is not None else dict(old.rates)
         snapshot = RateSnapshot(MappingProxyType(rates), MappingProxyType(merged))
         return self._swap(RateCommit(snapshot, fresh, time.perf_counter()))
 

@@ -7,9 +7,8 @@ backoff; the actor itself only crashes on a bug, and then its supervisor
 starts a fresh incarnation that finds the rate book (which the server owns)
 exactly as it was.
 
-The timer lives on the event loop and drops a `Tick` into the mailbox; each
-incarnation stamps its ticks, so a tick armed by a crashed incarnation is
-ignored by the next one.
+The next poll is a `Tick` the fetcher tells itself later (`tell_later`); the
+timer dies with its incarnation, so a successor starts its own.
 
 With several nodes on one database only the node that leads "rates"
 (ctx.deps["leadership"]) polls; the others' fetchers tick idly, every
@@ -28,14 +27,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-from pykka._envelope import Envelope
 
 from actors.rates.book import RateBook
 from actors.rates.config import RatesConfig
-from actors.rates.health import CHANGES, OBSERVATIONS, backoff_delay
+from actors.rates.health import CHANGES, OBSERVATIONS
 from actors.rates.sources import RateSource, SourceFactory
 from actors.rates.store import store_poll
 from actors.runtime import ActorContext, RatelineActor
+from protocols.backoff import backoff_delay
 from protocols.rate_sources.base import TIMEOUT, SourceError
 
 log = logging.getLogger("rateline.rates")
@@ -45,7 +44,7 @@ STORAGE = "storage"
 
 @dataclass(frozen=True)
 class Tick:
-    token: object
+    """Time for the next poll."""
 
 
 @dataclass(frozen=True)
@@ -75,53 +74,27 @@ class RateFetcher(RatelineActor):
         self.source: RateSource = make_source(self.book.snapshot)
         self.source_name = self.source.name
         self._leading = self._leads()
-        self._token = object()
-        self._timer: asyncio.TimerHandle | None = None
 
     # -- timer ---------------------------------------------------------------
 
     def on_start(self) -> None:
-        self._schedule(0.0)
+        self.tell_later(0.0, Tick())
 
     def on_stop(self) -> None:
-        self._shutdown()
+        self._close_source()
 
     def on_failure(self, *exc_info: Any) -> None:
-        self._shutdown()
-
-    def _shutdown(self) -> None:
-        self._token = object()
-        loop = self.ctx.loop
-        timer, self._timer = self._timer, None
-        if timer is not None:
-            with contextlib.suppress(RuntimeError):  # the loop is closed: no timer to cancel
-                loop.call_soon_threadsafe(timer.cancel)
         self._close_source()
 
     def _close_source(self) -> None:
         with contextlib.suppress(RuntimeError):  # the loop is closed: nothing to release
             asyncio.run_coroutine_threadsafe(self.source.close(), self.ctx.loop)
 
-    def _schedule(self, delay: float) -> None:
-        token, inbox, loop = self._token, self.actor_inbox, self.ctx.loop
-
-        def fire() -> None:
-            inbox.put(Envelope(Tick(token)))
-
-        def arm() -> None:
-            if token is self._token:
-                self._timer = loop.call_later(delay, fire)
-
-        loop.call_soon_threadsafe(arm)
-
     # -- messages ------------------------------------------------------------
 
     def handle(self, message: Any) -> Any:
         if isinstance(message, Tick):
-            if message.token is not self._token:
-                return None
-            report = self.poll()
-            self._schedule(self._next_delay(report))
+            self.tell_later(self._next_delay(self.poll()), Tick())
             return None
         if isinstance(message, PollNow):
             return self.poll()
@@ -133,8 +106,8 @@ class RateFetcher(RatelineActor):
             return min(interval, self.leadership.check_every)
         if report.ok:
             return interval
-        failures = self.book.health.failures(self.source_name)
-        return backoff_delay(failures, self.config.retry_seconds, interval)
+        failures = self.book.health.failures(self.source_name)  # 1 after the first
+        return backoff_delay(failures - 1, initial=self.config.retry_seconds, cap=interval)
 
     # -- one poll ------------------------------------------------------------
 
@@ -188,15 +161,15 @@ class RateFetcher(RatelineActor):
         )
 
     def _commit(self, records: list[Any]) -> tuple[int, int]:
-        """Plan, store, swap: under the book's write lock so every writer's
+        """Propose, store, swap: under the book's write lock so every writer's
         changes reach the book, the history and the wire in one order."""
         if not records:
             return 0, 0
         book = self.book
         pool = self.ctx.deps["db"].pool
         with book.write_lock:
-            plan = book.plan(records)
-            entries = plan.entries if plan is not None else ()
+            proposal = book.propose(records)
+            entries = proposal.entries if proposal is not None else ()
             stored, heads = self.run_io(
                 store_poll(
                     pool,
@@ -207,12 +180,12 @@ class RateFetcher(RatelineActor):
                 ),
                 timeout=30.0,
             )
-            if plan is None:
+            if proposal is None:
                 return stored, 0
-            book.commit(plan, heads)
-        for record in plan.changed:
+            book.commit(proposal, heads)
+        for record in proposal.changed:
             CHANGES.labels(record.product).inc()
-        return stored, len(plan.changed)
+        return stored, len(proposal.changed)
 
     def _failed(self, reason: str, detail: str) -> PollReport:
         failures = self.book.health.failure(self.source_name, reason, detail)

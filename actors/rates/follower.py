@@ -21,12 +21,14 @@ import asyncpg
 from actors.rates.book import RateBook
 from actors.rates.config import RatesConfig
 from actors.rates.store import read_news
+from protocols.backoff import backoff_delay
 from protocols.channels import ChannelHead, ChannelUpdate
 from protocols.rate_sources.records import RateRecord
 
 log = logging.getLogger("rateline.rates")
 
-RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0, 10.0)
+RETRY_FIRST_SECONDS = 0.5
+RETRY_MOST_SECONDS = 10.0
 
 
 class RateFollower:
@@ -51,7 +53,7 @@ class RateFollower:
                 await self.catch_up()
                 failures = 0
             except (asyncpg.PostgresError, OSError, TimeoutError) as exc:
-                delay = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
+                delay = backoff_delay(failures, initial=RETRY_FIRST_SECONDS, cap=RETRY_MOST_SECONDS)
                 failures += 1
                 log.warning("could not read the rates another node stored: %r", exc)
                 self._again = True

@@ -56,13 +56,6 @@ class SourceStatus:
         }
 
 
-def backoff_delay(failures: int, retry_seconds: float, poll_seconds: float) -> float:
-    """Seconds to wait after the `failures`-th failure in a row (1, 2, ...)."""
-    if failures <= 0:
-        return poll_seconds
-    return min(poll_seconds, retry_seconds * 2 ** min(failures - 1, 30))
-
-
 class HealthBoard:
     def __init__(self, sources: Sequence[str], unhealthy_after: int = 3) -> None:
         self.unhealthy_after = unhealthy_after

@@ -1,6 +1,13 @@
-"""Supervised pykka actors with names, an asyncio bridge and mailbox metrics."""
+"""Supervised pykka actors with names, an asyncio bridge and mailbox metrics.
 
-from actors.runtime.actor import ActorContext, RatelineActor
+Built on pykka's public API only. An actor subclasses RatelineActor and
+implements handle(message); the server reaches it by name with
+`await system.ask(name, message)` or `system.tell(name, message)`, another
+actor with `system.ask_blocking`. Timers are one idiom: `self.tell_later(delay,
+message)`, a tell to this incarnation that dies with it.
+"""
+
+from actors.runtime.actor import ActorContext, RatelineActor, Timer
 from actors.runtime.errors import ActorTimeout, ActorUnavailable, DeadLetter
 from actors.runtime.specs import ChildSpec, SupervisorSpec, pool
 from actors.runtime.supervisor import RestartRecord
@@ -16,5 +23,6 @@ __all__ = [
     "RatelineActor",
     "RestartRecord",
     "SupervisorSpec",
+    "Timer",
     "pool",
 ]

@@ -1,22 +1,21 @@
-"""A name's slot: the mailbox that outlives incarnations, and the envelopes in it.
+"""A name's slot: the mailbox that outlives incarnations, and what goes in it.
 
 The mailbox belongs to the name, not to the actor object, so a message sent
-while the actor is restarting simply waits in the queue for the next
-incarnation, and a restart loses nothing that was queued. Only one
-incarnation reads the mailbox at a time: the supervisor starts a new one only
-after the previous one has left its loop.
+while the actor is restarting simply waits for the next incarnation, and a
+restart loses nothing that was queued. The incarnation that owns the name
+reads it: whenever the mailbox turns from empty to busy, the poster tells the
+incarnation `WAKE` through its pykka ref, and the incarnation handles what is
+queued until the mailbox is empty again (RatelineActor.on_receive). A new
+incarnation wakes itself once it has started, for whatever waited meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
-import queue
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from pykka import ActorDeadError
-from pykka._envelope import Envelope
-from pykka.messages import _ActorStop
+from pykka import ActorDeadError, ActorRef, ThreadingFuture
 
 from actors.runtime.errors import DeadLetter
 from actors.runtime.metrics import DEAD_LETTERS, ActorStats, stats_for
@@ -29,19 +28,12 @@ ALIVE = "alive"
 DOWN = "down"
 GONE = "gone"
 
-
-class Mailbox(queue.Queue[Any]):
-    """pykka's inbox type plus a way for a stop request to jump the queue."""
-
-    def put_front(self, item: Any) -> None:
-        with self.not_empty:
-            self.queue.appendleft(item)
-            self.unfinished_tasks += 1
-            self.not_empty.notify()
+WAKE = "rateline.wake"
+"""Told to an incarnation's pykka ref: its name's mailbox has work."""
 
 
 class Ask:
-    """A request from the event loop; the reply goes back with call_soon_threadsafe."""
+    """A request from an event loop; the reply goes back with call_soon_threadsafe."""
 
     __slots__ = ("future", "loop", "message")
 
@@ -51,6 +43,16 @@ class Ask:
         self.message = message
         self.future = future
         self.loop = loop
+
+
+class Call:
+    """A request from another thread, answered through a pykka future."""
+
+    __slots__ = ("future", "message")
+
+    def __init__(self, message: Any, future: ThreadingFuture[Any]) -> None:
+        self.message = message
+        self.future = future
 
 
 class Tell:
@@ -63,7 +65,7 @@ class Tell:
 
 
 class Retire:
-    """Stop request aimed at one incarnation; any other incarnation ignores it."""
+    """Stop request aimed at one incarnation; it jumps the queue, others ignore it."""
 
     __slots__ = ("actor",)
 
@@ -72,7 +74,7 @@ class Retire:
 
 
 class Exited:
-    """Sent to the parent supervisor when an incarnation leaves its loop."""
+    """Told to the parent supervisor when an incarnation ends."""
 
     __slots__ = ("actor", "cell", "crash")
 
@@ -93,6 +95,8 @@ class Cell:
         "name",
         "parent",
         "recent",
+        "ref",
+        "scheduled",
         "spec",
         "state",
         "stats",
@@ -105,13 +109,34 @@ class Cell:
         self.spec = spec
         self.parent = parent
         self.children: list[Cell] = []
-        self.mailbox = Mailbox()
+        self.mailbox: deque[Any] = deque()
+        self.scheduled = False  # a WAKE is on its way, or the incarnation is reading
         self.actor: RatelineActor | None = None
+        self.ref: ActorRef[Any] | None = None
         self.state = DOWN
         self.stats: ActorStats = stats_for(name)
         self.stats.mailbox = self.mailbox
         self.recent: deque[float] = deque()
         self.history: deque[Any] = deque(maxlen=100)
+
+    def post(self, item: Any) -> None:
+        self.mailbox.append(item)
+        if not self.scheduled:
+            self.scheduled = True
+            self.wake()
+
+    def post_front(self, item: Any) -> None:
+        self.mailbox.appendleft(item)
+        self.scheduled = True
+        self.wake()
+
+    def wake(self) -> None:
+        ref = self.ref
+        if ref is not None:
+            try:  # noqa: SIM105 - a with-block costs more than the rest of this hot call
+                ref.tell(WAKE)
+            except ActorDeadError:
+                pass  # between incarnations: the next one wakes itself
 
     def descendants(self) -> list[Cell]:
         found = [self]
@@ -123,24 +148,18 @@ class Cell:
         """Answer everything still queued with DeadLetter; count what was lost."""
         while True:
             try:
-                item = self.mailbox.get_nowait()
-            except queue.Empty:
+                item = self.mailbox.popleft()
+            except IndexError:
                 return
             cls = item.__class__
+            if cls is Retire:
+                continue
+            DEAD_LETTERS.labels(self.name).inc()
             if cls is Ask:
-                DEAD_LETTERS.labels(self.name).inc()
                 reply(item.loop, settle_error, item.future, DeadLetter(f"{self.name} {why}"))
-            elif cls is Tell:
-                DEAD_LETTERS.labels(self.name).inc()
-            elif cls is Envelope:
-                if isinstance(item.message, _ActorStop):
-                    if item.reply_to is not None:
-                        item.reply_to.set(None)
-                    continue
-                DEAD_LETTERS.labels(self.name).inc()
-                if item.reply_to is not None:
-                    error = ActorDeadError(f"{self.name} {why}")
-                    item.reply_to.set_exception((ActorDeadError, error, None))
+            elif cls is Call:
+                error = DeadLetter(f"{self.name} {why}")
+                item.future.set_exception((DeadLetter, error, None))
 
 
 def settle(future: asyncio.Future[Any], value: Any) -> None:

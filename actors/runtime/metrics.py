@@ -22,7 +22,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
-    import queue
+    from collections.abc import Sized
 
 # Upper bounds in seconds; actor handlers run from microseconds (a book lookup)
 # to seconds (an outbound call waited on through run_io).
@@ -66,7 +66,7 @@ class ActorStats:
     def __init__(self) -> None:
         self.buckets = [0] * len(BOUNDS)
         self.seconds = 0.0
-        self.mailbox: queue.Queue[object] | None = None
+        self.mailbox: Sized | None = None
 
 
 _stats: dict[str, ActorStats] = {}
@@ -100,7 +100,7 @@ class _ActorCollector(Collector):
             items = list(_stats.items())
         for name, stats in items:
             mailbox = stats.mailbox
-            depth.add_metric([name], mailbox.qsize() if mailbox is not None else 0)
+            depth.add_metric([name], len(mailbox) if mailbox is not None else 0)
             cumulative: list[tuple[str, float]] = []
             running = 0
             for bound, count in zip(BOUNDS, list(stats.buckets), strict=True):

@@ -5,13 +5,13 @@ the next starts) and stop in reverse; a crash is answered per strategy and
 restart type; more than max_restarts restarts within period seconds and the
 supervisor stops its children and crashes itself, so its own parent decides.
 Restarts wait an exponential backoff with jitter so a crash loop against a
-failing dependency does not spin.
+failing dependency does not spin; the wait is a timer the supervisor tells
+itself, so it goes on hearing its other children meanwhile.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,9 +19,10 @@ from time import monotonic
 from typing import TYPE_CHECKING, Any, cast
 
 from actors.runtime.actor import ActorContext, Escalation, RatelineActor
-from actors.runtime.cell import DOWN, Cell, Exited, Tell
+from actors.runtime.cell import ALIVE, DOWN, Cell, Exited, Tell
 from actors.runtime.metrics import RESTARTS
 from actors.runtime.specs import ChildSpec, SupervisorSpec
+from protocols.backoff import backoff_delay
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
     from actors.runtime.system import ActorSystem
 
 logger = logging.getLogger("rateline.actors")
+
+RESTART_JITTER = 0.25
+"""Restarts of many children after one outage spread over a quarter of the wait."""
 
 
 @dataclass(frozen=True)
@@ -40,14 +44,14 @@ class RestartRecord:
     delay: float
 
 
-def backoff_delay(spec: SupervisorSpec, attempt: int) -> float:
-    """attempt 0, 1, 2 … → initial·2^attempt capped at max, times a jitter in [0.75, 1].
+@dataclass(frozen=True)
+class _Restart:
+    """Told to the supervisor by its own timer once a restart's backoff has passed."""
 
-    Jitter only ever shortens the delay by a quarter, so successive delays still
-    grow (2 × 0.75 > 1) until the cap, and never exceed backoff_max.
-    """
-    base = min(spec.backoff_max, spec.backoff_initial * (2.0**attempt))
-    return base * random.uniform(0.75, 1.0)
+    crashed: Cell
+    cells: tuple[Cell, ...]
+    why: str
+    delay: float
 
 
 def describe_exit(name: str, crash: BaseException | None) -> str:
@@ -79,10 +83,15 @@ class Supervisor(RatelineActor):
     def handle(self, message: Any) -> Any:
         if isinstance(message, Exited):
             self._child_exited(message)
+        elif isinstance(message, _Restart):
+            self._restart(message)
         else:
             logger.warning("supervisor %s ignored %r", self.name, message)
 
-    def _rl_cleanup(self) -> None:
+    def on_stop(self) -> None:
+        self._stop_children()
+
+    def on_failure(self, *exc_info: Any) -> None:
         self._stop_children()
 
     # -- decisions -------------------------------------------------------------
@@ -124,13 +133,25 @@ class Supervisor(RatelineActor):
                 affected.remove(sibling)
                 self._remove(sibling, f"stopped for good (a sibling restarted: {why})")
 
-        delay = backoff_delay(self.spec, self._attempt(cell, now))
+        delay = backoff_delay(
+            self._attempt(cell, now),
+            initial=self.spec.backoff_initial,
+            cap=self.spec.backoff_max,
+            jitter=RESTART_JITTER,
+        )
         logger.warning("%s; restarting in %.3f s", why, delay)
-        if self.system.wait_stopping(delay):
+        self.tell_later(delay, _Restart(cell, tuple(affected), why, delay))
+
+    def _restart(self, due: _Restart) -> None:
+        if self.system.stopping:
             return
-        for target in affected:
-            reason = why if target is cell else f"restarted along with {cell.name}: {why}"
-            target.history.append(RestartRecord(datetime.now(UTC), reason, delay))
+        for target in due.cells:
+            if target not in self.children or target.state is ALIVE:
+                continue  # stopped for good, or already back (restarted by a later decision)
+            reason = due.why
+            if target is not due.crashed:
+                reason = f"restarted along with {due.crashed.name}: {due.why}"
+            target.history.append(RestartRecord(datetime.now(UTC), reason, due.delay))
             RESTARTS.labels(target.name).inc()
             self._start(target)
 
@@ -155,6 +176,7 @@ class Supervisor(RatelineActor):
             cell=cell,
         )
         cell.actor = None
+        cell.ref = None
         cell.state = DOWN
         try:
             if isinstance(spec, SupervisorSpec):
@@ -170,7 +192,8 @@ class Supervisor(RatelineActor):
         except Exception as exc:
             logger.error("%s could not be started: %r", cell.name, exc, exc_info=exc)
             cell.actor = None
-            self._rl_cell.mailbox.put(Tell(Exited(cell, None, exc)))
+            cell.ref = None
+            self._rl_cell.post(Tell(Exited(cell, None, exc)))
             return
         timeout = spec.start_timeout if isinstance(spec, ChildSpec) else None
         if not cell.actor._rl_started.wait(timeout):

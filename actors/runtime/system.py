@@ -1,8 +1,9 @@
 """ActorSystem: names, the asyncio bridge, and the top of the supervision tree.
 
-The hot path of ask is a dict lookup, one queue put, a deadline appended to a
-FIFO and one call_soon_threadsafe back: no lock of ours, no thread per call,
-no timer per call, no pykka future (whose __await__ would block the loop).
+The hot path of ask is a dict lookup, a deque append (plus a pykka tell when
+the actor was idle), a deadline appended to a FIFO and one
+call_soon_threadsafe back: no lock of ours, no thread per call, no timer per
+call, no pykka future (whose __await__ would block the loop).
 """
 
 from __future__ import annotations
@@ -17,12 +18,10 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from pykka import ActorRef, Timeout
-from pykka._envelope import Envelope
-from pykka._threading import ThreadingFuture
+from pykka import ActorRef, ThreadingFuture, Timeout
 
 from actors.runtime.actor import ActorContext, RatelineActor
-from actors.runtime.cell import ALIVE, GONE, Ask, Cell, Tell
+from actors.runtime.cell import ALIVE, GONE, Ask, Call, Cell, Tell
 from actors.runtime.deadlines import Deadlines, Expired
 from actors.runtime.errors import ActorTimeout, ActorUnavailable, DeadLetter
 from actors.runtime.metrics import DEAD_LETTERS
@@ -104,7 +103,8 @@ class ActorSystem:
         return self._stopping.is_set()
 
     def wait_stopping(self, seconds: float) -> bool:
-        """Sleep that a shutdown interrupts; True when the system is stopping."""
+        """Sleep that a shutdown interrupts; True when the system is stopping.
+        To act later, prefer RatelineActor.tell_later: it keeps the actor responsive."""
         return self._stopping.wait(seconds)
 
     # -- the bridge (call from the event loop) ----------------------------------
@@ -122,7 +122,7 @@ class ActorSystem:
         loop = get_running_loop()
         deadlines = self._deadlines if loop is self.loop else self._deadlines_on(loop)
         future = loop.create_future()
-        cell.mailbox.put(Ask(message, future, loop))
+        cell.post(Ask(message, future, loop))
         watch = deadlines.watch(future, timeout)
         try:
             return await future
@@ -142,7 +142,7 @@ class ActorSystem:
         loop = get_running_loop()
         deadlines = self._deadlines if loop is self.loop else self._deadlines_on(loop)
         future = loop.create_future()
-        cell.mailbox.put(Ask(message, future, loop))
+        cell.post(Ask(message, future, loop))
         watch = deadlines.watch(future, timeout)
         try:
             return await future
@@ -162,17 +162,21 @@ class ActorSystem:
         cell = self._cells.get(name)
         if cell is None or cell.state is GONE:
             raise self._dead_letter(name, cell)
-        cell.mailbox.put(Tell(message))
+        cell.post(Tell(message))
 
     def ask_blocking(self, name: str, message: Any, timeout: float = 5.0) -> Any:
         """ask() for actor threads (one actor asking another); never call it on the loop."""
-        if asyncio._get_running_loop() is not None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass  # no loop runs in this thread: blocking is fine
+        else:
             raise RuntimeError("ask_blocking would block the event loop; await ask() instead")
         cell = self._cells.get(name)
         if cell is None or cell.state is GONE:
             raise self._dead_letter(name, cell)
         future: ThreadingFuture[Any] = ThreadingFuture()
-        cell.mailbox.put(Envelope(message, reply_to=future))
+        cell.post(Call(message, future))
         try:
             return future.get(timeout=timeout)
         except Timeout:

@@ -31,6 +31,7 @@ RecommendationKind = Literal[
     "longer_term",
     "extra_payment",
     "biweekly",
+    "jumbo_threshold",
 ]
 Tier = Literal["hot", "warm", "cold"]
 

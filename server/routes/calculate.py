@@ -1,16 +1,16 @@
 """The main calculation flow over HTTP: quote a purchase across the rate
 products at live rates, with recommendations; read stored calculations back.
 
-The handler checks the input, hands the work to the calculation pool and
-sends the document the pool stored, as stored: nothing is decoded or
-re-encoded on the way. A calculation made with a session belongs to that
-user: only they can read it back or list it. An anonymous one is readable by
-anyone holding its id (a random UUID).
+The handler checks the input (once: the engine trusts it), has a worker of
+the calculation pool price it, finishes it on the loop (advice, storage) and
+sends the document as stored: nothing is decoded or re-encoded on the way.
+A calculation made with a session belongs to that user: only they can read
+it back or list it. An anonymous one is readable by anyone holding its id
+(a random UUID).
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Annotated
 
@@ -18,7 +18,7 @@ import msgspec
 import orjson
 from aiohttp import web
 
-from actors.calculation.actor import Calculate, Calculated
+from actors.calculation.actor import Calculate, Priced, finish
 from actors.calculation.flow import CalculationDocument, CalculationPage
 from actors.calculation.specs import POOL
 from protocols.api.mortgage import CalculateRequest, validate
@@ -56,10 +56,11 @@ async def calculate(request: web.Request, body: CalculateRequest) -> web.Respons
     to close, total interest, eligibility), the advisor's recommendations,
     stored and returned; Content-Location is where it can be read again."""
     user = await current_user(request)
-    pending = await request.app[keys.SYSTEM].ask_any(
+    system = request.app[keys.SYSTEM]
+    priced: Priced = await system.ask_any(
         POOL, Calculate(body, None if user is None else user.id), timeout=POOL_WAIT
     )
-    done: Calculated = await asyncio.wrap_future(pending)
+    done = await finish(system, request.app[keys.DB].pool, priced)
     return web.Response(
         body=done.body, content_type=JSON, headers={"Content-Location": location(done.id)}
     )
