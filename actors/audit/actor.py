@@ -4,13 +4,12 @@ good backup (it looks every minute).
 
 Only the node that leads single-leader work (deps["leadership"]) scans and
 checkpoints, so several nodes neither double the findings' events nor
-interleave checkpoint lines. Each job tells the actor itself on a timer of
-its own; the work runs on the server loop through run_io.
+interleave checkpoint lines. Each job comes back on its own timer
+(tell_later); the work runs on the server loop through run_io.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -48,6 +47,14 @@ class TakeCheckpoint:
 
 
 @dataclass(frozen=True)
+class Every:
+    """A job's timer: do `message`, then again in `seconds`."""
+
+    message: Any
+    seconds: float
+
+
+@dataclass(frozen=True)
 class CheckpointIfDue:
     """Write the head if the interval has passed or a backup was verified since."""
 
@@ -66,8 +73,6 @@ class AuditActor(RatelineActor):
         self.settings = settings
         self.checkpoints = checkpoint_store(settings)
         self.last_checkpoint: datetime | None = None
-        self._timers: dict[type, Any] = {}
-        self._stopped = False
 
     @property
     def auditor(self) -> Auditor:
@@ -76,18 +81,18 @@ class AuditActor(RatelineActor):
 
     def on_start(self) -> None:
         hour = 3600.0
-        self._every(Scan(), self.settings.security_scan_hours * hour)
-        self._every(Verify(), self.settings.audit_verify_hours * hour)
-        self._every(CheckpointIfDue(), WATCH_SECONDS)
-        self._tell(Scan())
-
-    def on_stop(self) -> None:
-        self._shutdown()
-
-    def on_failure(self, *exc_info: Any) -> None:
-        self._shutdown()
+        for every in (
+            Every(Scan(), self.settings.security_scan_hours * hour),
+            Every(Verify(), self.settings.audit_verify_hours * hour),
+            Every(CheckpointIfDue(), WATCH_SECONDS),
+        ):
+            self.tell_later(every.seconds, every)
+        self.tell_later(0.0, Scan())
 
     def handle(self, message: Any) -> Any:
+        if isinstance(message, Every):
+            self.tell_later(message.seconds, message)
+            message = message.message
         if not self._leads():
             return None
         if isinstance(message, Scan):
@@ -140,33 +145,3 @@ class AuditActor(RatelineActor):
     def _leads(self) -> bool:
         leadership = self.ctx.deps.get("leadership")
         return leadership is None or leadership.leader
-
-    # -- timers --------------------------------------------------------------------
-
-    def _every(self, message: Any, seconds: float) -> None:
-        def arm() -> None:
-            if not self._stopped:
-                self._timers[type(message)] = self.ctx.loop.call_later(seconds, fire)
-
-        def fire() -> None:
-            self._tell(message)
-            arm()
-
-        self.ctx.loop.call_soon_threadsafe(arm)
-
-    def _tell(self, message: Any) -> None:
-        system = self.ctx.system
-        if system is not None and not system.stopping and not self._stopped:
-            with contextlib.suppress(Exception):  # the name is gone: we are stopping
-                system.tell(self.name, message)
-
-    def _shutdown(self) -> None:
-        self._stopped = True
-
-        def cancel() -> None:
-            for timer in self._timers.values():
-                timer.cancel()
-            self._timers.clear()
-
-        with contextlib.suppress(RuntimeError):  # the loop is closed already
-            self.ctx.loop.call_soon_threadsafe(cancel)
