@@ -1,8 +1,8 @@
 """Counting system errors by kind, where they are logged.
 
 Every system error is logged once with its stack where it happens (the
-HTTP error middleware for a 5xx, the actor runtime for a crash or a
-supervisor that gives up); a handler on the `rateline` logger counts each
+HTTP error middleware for a 5xx, pykka for an actor's crash, the actor
+runtime for a supervisor that gives up); a handler on the `rateline` logger counts each
 such record, so the count and the log cannot disagree and the alert rules
 see every one.
 """
@@ -19,7 +19,8 @@ SYSTEM_ERRORS = Counter(
     "or a supervisor giving up; other).",
     ["kind"],
 )
-_KINDS = {"rateline.errors": "http", "rateline.actors": "actor"}
+# pykka logs an actor's crash itself, once, with its stack.
+_KINDS = {"rateline.errors": "http", "rateline.actors": "actor", "pykka": "actor"}
 
 
 class ErrorCounter(logging.Handler):
@@ -33,8 +34,9 @@ class ErrorCounter(logging.Handler):
 _HANDLER = ErrorCounter()
 
 
-def count_system_errors(logger_name: str = "rateline") -> None:
-    """Count the errors logged under `logger_name` (idempotent)."""
-    logger = logging.getLogger(logger_name)
-    if _HANDLER not in logger.handlers:
-        logger.addHandler(_HANDLER)
+def count_system_errors(logger_names: tuple[str, ...] = ("rateline", "pykka")) -> None:
+    """Count the errors logged under `logger_names` (idempotent)."""
+    for name in logger_names:
+        logger = logging.getLogger(name)
+        if _HANDLER not in logger.handlers:
+            logger.addHandler(_HANDLER)
