@@ -273,6 +273,13 @@ class Settings:
     llpa_path: Path | None = setting(
         "RATELINE_LLPA_PATH", None, "CSV/JSON overriding the shipped LLPA grid."
     )
+    # Database faults
+    db_watchdog_seconds: float = setting(
+        "RATELINE_DB_WATCHDOG_SECONDS",
+        1.0,
+        "Seconds between checks that the embedded PostgreSQL runs; restarted when not.",
+        above=0,
+    )
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

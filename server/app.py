@@ -35,6 +35,7 @@ from server.routes import (
 )
 from server.routing import AUTH_GUARD
 from server.tree import build_tree
+from server.unavailable import database_unavailable
 from server.ws_auth import ws_auth_service
 from storage.database import Database
 
@@ -78,7 +79,7 @@ def create_app(
     trusted_networks(settings.trusted_proxies)  # a bad entry fails here, not per request
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[request_context, problems],
+        middlewares=[request_context, problems, database_unavailable],
     )
     app[keys.CONFIG] = settings
     app[keys.READINESS_CHECKS] = []
@@ -109,6 +110,7 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
         data_dir=settings.data_dir,
         min_size=settings.db_pool_min,
         max_size=settings.db_pool_max,
+        watch_every=settings.db_watchdog_seconds,
     )
     app[keys.DB] = db
     app[keys.DEPS]["db"] = db

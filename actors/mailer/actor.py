@@ -23,6 +23,7 @@ from actors.mailer.courier import Courier, DeliveryReport
 from actors.mailer.outbox import WAKE_CHANNEL
 from actors.runtime import ActorContext, RatelineActor
 from protocols.smtp import SmtpSender
+from storage.database import connection_error
 from storage.notifications import listen
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,11 @@ class Tick:
     """The timer fired."""
 
 
+@dataclass(frozen=True)
+class RetryDelivery:
+    """Look at the outbox again after the database was away."""
+
+
 class MailerActor(RatelineActor):
     def __init__(self, ctx: ActorContext, config: MailerConfig) -> None:
         super().__init__(ctx)
@@ -48,6 +54,8 @@ class MailerActor(RatelineActor):
         self._timer: asyncio.TimerHandle | None = None
         self._listener: Any = None
         self._stopped = False
+        self._away = 0  # deliveries in a row that found the database away
+        self._retry_pending = False
 
     def on_start(self) -> None:
         db = self.ctx.deps["db"]
@@ -65,14 +73,7 @@ class MailerActor(RatelineActor):
             log.info("no SMTP configured: emails are held in the outbox")
         else:
             log.info("mailer delivering", extra={"smtp": self.config.smtp.describe()})  # type: ignore[union-attr]
-        try:
-            self._listener = self.run_io(
-                listen(db.dsn, WAKE_CHANNEL, lambda _payload: self._wake()), timeout=10
-            )
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-            log.warning(
-                "outbox LISTEN unavailable; relying on the timer", extra={"error": repr(exc)}
-            )
+        self._listen()
         self.ctx.loop.call_soon_threadsafe(self._arm)
         self._wake()
 
@@ -83,18 +84,64 @@ class MailerActor(RatelineActor):
         self._shutdown()
 
     def handle(self, message: Any) -> Any:
+        if isinstance(message, RetryDelivery):
+            self._retry_pending = False
+            return self._deliver()
         if isinstance(message, OutboxHasWork | Tick):
             return self._deliver()
         raise TypeError(f"{self.name} does not handle {message!r}")
 
     def _deliver(self) -> DeliveryReport:
         assert self.courier is not None
-        report: DeliveryReport = self.run_io(
-            self.courier.deliver_due(max_batches=1), timeout=self.config.lease.total_seconds()
-        )
+        try:
+            report: DeliveryReport = self.run_io(
+                self.courier.deliver_due(max_batches=1), timeout=self.config.lease.total_seconds()
+            )
+        except Exception as exc:
+            if connection_error(exc) is None:
+                raise
+            return self._database_away(exc)
+        self._away = 0
+        if self._listener is None or self._listener.is_closed():
+            self._listen()  # the database came back: hear commits again
         if report.claimed >= self.config.batch_size:
             self._wake()
         return report
+
+    def _database_away(self, exc: BaseException) -> DeliveryReport:
+        """The outbox cannot be read: mail stays where it is; look again soon,
+        backing off, with one retry pending at a time."""
+        self._away += 1
+        delay = min(self.config.poll_interval, 0.5 * 2 ** min(self._away, 10))
+        log.warning(
+            "outbox unreachable; mail waits for the database",
+            extra={"error": repr(exc), "retry_in_seconds": delay},
+        )
+        if not self._retry_pending:
+            self._retry_pending = True
+            loop = self.ctx.loop
+            with contextlib.suppress(RuntimeError):  # the loop is closed: we are stopping
+                loop.call_soon_threadsafe(loop.call_later, delay, self._retry)
+        return DeliveryReport(errors=[f"database unavailable: {type(exc).__name__}"])
+
+    def _retry(self) -> None:
+        system = self.ctx.system
+        if system is not None and not system.stopping and not self._stopped:
+            with contextlib.suppress(Exception):  # the name is gone: we are stopping
+                system.tell(self.name, RetryDelivery())
+
+    def _listen(self) -> None:
+        if self._stopped:
+            return
+        try:
+            self._listener = self.run_io(
+                listen(self.ctx.deps["db"].dsn, WAKE_CHANNEL, lambda _payload: self._wake()),
+                timeout=10,
+            )
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            log.warning(
+                "outbox LISTEN unavailable; relying on the timer", extra={"error": repr(exc)}
+            )
 
     # -- waking up ---------------------------------------------------------------
 
