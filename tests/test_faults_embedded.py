@@ -5,6 +5,7 @@ SIGKILL while requests write. Real processes, real PostgreSQL, real sockets."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -17,6 +18,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+import pytest
 
 from tests.test_cli_serve import free_port, rateline
 
@@ -91,6 +93,15 @@ def serving(data: Path, **extra: str) -> Iterator[Served]:
             served.kill()
 
 
+@pytest.fixture
+def data(data_dir: Path) -> Iterator[Path]:
+    """A data folder whose embedded PostgreSQL cannot outlive the test, pass or fail."""
+    folder = data_dir / "data"
+    yield folder
+    with contextlib.suppress(OSError, ValueError):
+        os.kill(postmaster_pid(folder), signal.SIGKILL)
+
+
 @asynccontextmanager
 async def client() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http:
@@ -134,9 +145,8 @@ async def next_update(ws: aiohttp.ClientWebSocketResponse, within: float = 15.0)
 
 
 async def test_a_killed_embedded_postgres_is_restarted_and_everything_recovers(
-    data_dir: Path,
+    data: Path,
 ) -> None:
-    data = data_dir / "data"
     with serving(
         data, RATELINE_MAILER_POLL_SECONDS="0.3", RATELINE_DB_WATCHDOG_SECONDS="3"
     ) as server:
@@ -196,3 +206,44 @@ async def test_a_killed_embedded_postgres_is_restarted_and_everything_recovers(
     assert "outbox unreachable; mail waits for the database" in messages
     assert not [m for m in messages if "crashed" in m or "gave up" in m]
     assert await gone(restarted), "the restarted cluster outlived the server"
+
+
+async def test_after_a_kill_9_the_next_server_takes_the_cluster_over_and_keeps_every_write(
+    data: Path,
+) -> None:
+    acknowledged: list[str] = []
+    enough = asyncio.Event()
+    with serving(data) as first:
+        async with client() as http:
+            await first.ready(http)
+
+            async def write() -> None:
+                while True:
+                    try:
+                        async with http.post(first.base + CALCULATE, json=PURCHASE) as response:
+                            if response.status == 200:
+                                acknowledged.append(response.headers["Content-Location"])
+                                if len(acknowledged) >= 20:
+                                    enough.set()
+                    except (aiohttp.ClientError, TimeoutError):
+                        return
+
+            writers = [asyncio.create_task(write()) for _ in range(4)]
+            await asyncio.wait_for(enough.wait(), 30)
+            first.kill()
+            await asyncio.gather(*writers)
+
+    orphan = postmaster_pid(data)
+    assert alive(orphan), "the embedded PostgreSQL died with the server"
+    with serving(data) as second:
+        async with client() as http:
+            await second.ready(http)
+            assert postmaster_pid(data) == orphan
+            for location in acknowledged:
+                async with http.get(second.base + location) as response:
+                    assert response.status == 200, (location, await response.text())
+        assert second.stop() == 0
+    messages = second.messages()
+    assert "taking over the embedded PostgreSQL a previous server left running" in messages
+    assert "embedded PostgreSQL stopped" in messages
+    assert await gone(orphan), "a clean stop left the embedded PostgreSQL running"
