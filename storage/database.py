@@ -20,24 +20,36 @@ from typing import Any, TypeAlias
 import asyncpg
 import orjson
 from asyncpg.pool import PoolConnectionProxy
+from prometheus_client import Counter
 
 from storage import migrations
 from storage.embedded import EmbeddedPostgres
 
 log = logging.getLogger(__name__)
 
+RESTARTS = Counter(
+    "rateline_embedded_postgres_restarts_total",
+    "Times the watchdog restarted the embedded PostgreSQL after it died.",
+)
+
 # What asyncpg raises when the server is gone, refusing, or shutting down.
-# (OSError covers refused and missing sockets while connecting.)
-CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
+SERVER_AWAY: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
     asyncpg.TooManyConnectionsError,
-    asyncpg.InterfaceError,
 )
+# What it raises then too, but also for other reasons: a refused or missing
+# socket while connecting, a timeout, a closed connection or pool, a protocol
+# state upset by a session terminated mid-query (asyncpg issue 784), and bugs.
+MAYBE_AWAY: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
+CONNECTION_ERRORS = SERVER_AWAY + MAYBE_AWAY
 
 
 def connection_error(exc: BaseException) -> BaseException | None:
@@ -139,18 +151,18 @@ class Database:
     async def is_unavailable(self, exc: BaseException) -> bool:
         """Whether `exc` means the database is away (not a bug of ours).
 
-        asyncpg's own connection errors say so outright; a bare OSError or
-        timeout could come from anywhere, so the database is asked."""
+        PostgreSQL's connection and shutdown errors say so outright; the
+        others could come from elsewhere, so the database is asked."""
         cause = connection_error(exc)
         if cause is None:
             return False
-        if isinstance(cause, OSError | TimeoutError):
-            try:
-                await self.ping(timeout=1.0)
-            except Exception:
-                return True
-            return False
-        return True
+        if isinstance(cause, SERVER_AWAY):
+            return True
+        try:
+            await self.ping(timeout=1.0)
+        except Exception:
+            return True
+        return False
 
     async def _watch(self, embedded: EmbeddedPostgres, every: float) -> None:
         """Restart the embedded cluster whenever its postmaster is gone."""
@@ -172,14 +184,19 @@ class Database:
             else:
                 failures = 0
                 self.restarts += 1
+                RESTARTS.inc()
                 await self.pool.expire_connections()
 
-    async def close(self) -> None:
+    async def close(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         if self._watchdog is not None:
             self._watchdog.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watchdog
-        await self.pool.close()
+        try:
+            await asyncio.wait_for(self.pool.close(), timeout)
+        except TimeoutError:
+            log.warning("database pool did not close in time; terminating its connections")
+            self.pool.terminate()
         if self.embedded is not None:
             await asyncio.to_thread(self.embedded.stop)
 
