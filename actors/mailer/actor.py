@@ -101,7 +101,9 @@ class MailerActor(RatelineActor):
             if connection_error(exc) is None:
                 raise
             return self._database_away(exc)
-        self._away = 0
+        if self._away:
+            log.info("outbox reachable again", extra={"failures": self._away})
+            self._away = 0
         if self._listener is None or self._listener.is_closed():
             self._listen()  # the database came back: hear commits again
         if report.claimed >= self.config.batch_size:
@@ -113,10 +115,11 @@ class MailerActor(RatelineActor):
         backing off, with one retry pending at a time."""
         self._away += 1
         delay = min(self.config.poll_interval, 0.5 * 2 ** min(self._away, 10))
-        log.warning(
-            "outbox unreachable; mail waits for the database",
-            extra={"error": repr(exc), "retry_in_seconds": delay},
-        )
+        if self._away & (self._away - 1) == 0:  # the 1st, 2nd, 4th, 8th ... in a row
+            log.warning(
+                "outbox unreachable; mail waits for the database",
+                extra={"error": repr(exc), "failures": self._away, "retry_in_seconds": delay},
+            )
         if not self._retry_pending:
             self._retry_pending = True
             loop = self.ctx.loop
