@@ -179,6 +179,14 @@ async def test_a_killed_embedded_postgres_is_restarted_and_everything_recovers(
                 report = await response.json()
             database = next(p for p in report["parts"] if p["part"] == "database")
             assert not database["ok"] and "database unavailable" in database["detail"]
+            # The rate book still answers, over HTTP and to a new subscriber.
+            async with http.get(server.base + "/api/rates") as response:
+                assert response.status == 200
+                assert len((await response.json())["rates"]) >= 1
+            async with http.ws_connect(server.base.replace("http", "ws") + "/ws") as newcomer:
+                await newcomer.send_str('{"op":"subscribe","channel":"rates"}')
+                frames = [orjson.loads((await newcomer.receive(timeout=5)).data) for _ in "ab"]
+                assert [f["op"] for f in frames] == ["subscribed", "snapshot"], frames
 
             # It comes back by itself: new cluster, requests answered, live rates
             # on the WebSocket that stayed open all along.
