@@ -82,9 +82,7 @@ class EmbeddedPostgres:
             return None
         except PermissionError:
             pass  # alive, run by the cluster's own system user
-        if _is_zombie(pid):
-            return None
-        return pid
+        return pid if _is_live_postgres(pid) else None
 
     def running(self) -> bool:
         return self.postmaster_pid() is not None
@@ -146,9 +144,11 @@ class EmbeddedPostgres:
         self._lock_file = handle
 
 
-def _is_zombie(pid: int) -> bool:
+def _is_live_postgres(pid: int) -> bool:
+    """False for a zombie, or for a pid the system has given to another program."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
+    except OSError:  # gone since the signal check, or no /proc on this system
+        return not Path("/proc/self").exists()
+    name, state = stat[stat.find("(") + 1 : stat.rfind(")")], stat[stat.rfind(")") + 2 :][:1]
+    return name.startswith("postgres") and state != "Z"
