@@ -13,6 +13,7 @@ over, and so really stops it on its own way out.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -93,8 +94,24 @@ class EmbeddedPostgres:
         if self._server is None:
             raise RuntimeError("the embedded PostgreSQL was never started")
         log.warning("restarting embedded PostgreSQL", extra={"pgdata": str(self.pgdata)})
+        if self.postmaster_pid() is None:
+            self._remove_stale_lock_files()
         self._server.ensure_postgres_running()
-        log.info("embedded PostgreSQL restarted", extra={"pid": self.postmaster_pid()})
+        pid = self.postmaster_pid()
+        if pid is None:
+            raise RuntimeError("PostgreSQL did not start")
+        log.info("embedded PostgreSQL restarted", extra={"pid": pid})
+
+    def _remove_stale_lock_files(self) -> None:
+        """Remove the lock files of a dead postmaster: one not yet reaped (a
+        zombie) still answers signals, so the wheel and PostgreSQL itself would
+        both take it for a running server and refuse to start."""
+        info = self._server.get_postmaster_info()
+        socket_dir = info.socket_dir or self.pgdata
+        for lock in [self.pgdata / "postmaster.pid", *Path(socket_dir).glob(".s.PGSQL.*.lock")]:
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                if int(lock.read_text().split()[0]) == info.pid:
+                    lock.unlink()
 
     def stop(self) -> None:
         """Stop the cluster and release the folder. Blocking; safe to call twice."""
