@@ -5,6 +5,8 @@ PostgreSQL is back; its pool reconnects by itself."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +16,7 @@ from aiohttp.test_utils import TestClient
 from ops.config import Settings
 from server.app import create_app
 from storage.embedded import EmbeddedPostgres
+from tests.test_cli_serve import free_port, rateline
 from tests.test_faults_embedded import CALCULATE, PURCHASE
 
 
@@ -78,3 +81,16 @@ async def test_the_pool_reconnects_when_the_database_restarts_under_load(
         await client.close()
     finally:
         await asyncio.to_thread(database.stop)
+
+
+def test_serve_says_so_when_the_database_is_unreachable_at_start(tmp_path: Path) -> None:
+    env = dict(os.environ, DATABASE_URL=f"postgresql://rateline@127.0.0.1:{free_port()}/rateline")
+    started = subprocess.run(
+        rateline("serve", "--port", str(free_port()), "--data-dir", str(tmp_path)),
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
+    assert started.returncode == 4
+    assert b"the database is unavailable" in started.stderr
+    assert b"Traceback" not in started.stderr
