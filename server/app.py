@@ -79,8 +79,9 @@ def create_app(
     trusted_networks(settings.trusted_proxies)  # a bad entry fails here, not per request
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[request_context, problems, database_unavailable],
+        middlewares=[request_context, problems],
     )
+    app.middlewares.append(database_unavailable)  # innermost: inside `problems`
     app[keys.CONFIG] = settings
     app[keys.READINESS_CHECKS] = []
     app[keys.DEPS] = {"settings": settings, "node": node_name()}
