@@ -13,9 +13,7 @@ spread over separate client processes:
   floor          aiohttp on uvloop, one pre-built frame written to every
                  connection's transport
   rateline       the real hub, fed synthetic rate commits (bench.fanout_server),
-                 as configured by default: with sender processes (one per CPU
-                 beyond the first) writing a share of each broadcast
-  rateline-solo  the same with no senders: the event loop writes alone
+                 as configured by default: the event loop writes every broadcast
   rateline+slow  rateline with one extra client on a poor link: subscribed to
                  every rate channel, it reads a few KiB once a second, which
                  keeps up at the fixed rate but not in the burst
@@ -24,11 +22,11 @@ spread over separate client processes:
                  back to back); its CPU is left out of the server's figures
 
 Per contender: server CPU per delivered update (the CPU time of the server
-process and its sender processes over the updates the clients counted),
-delivered updates per second in a burst, delivery latency p50/p99 at a fixed
+process over the updates the clients counted), delivered updates per second
+in a burst, delivery latency p50/p99 at a fixed
 rate (client receive time minus the publish time stamped in the frame), server
 memory per idle subscribed connection (RSS growth over the connections; "after
-traffic" also counts the senders and grown buffers), and what happened to the
+traffic" also counts grown buffers), and what happened to the
 slow reader. Also recorded: the server CPU and wall time of one broadcast
 (median), each update's p99 beside its broadcast's length (`updates`, first
 round), the clients' own CPU per update, and the server's garbage-collection
@@ -80,7 +78,7 @@ from bench.fanout_report import (
     ratios,
     table,
 )
-from server.ws_conn import HubConfig
+from server.realtime.connection import HubConfig
 
 RESULTS = Path(__file__).parent / "results" / "fanout.json"
 CONTENDERS = (
@@ -88,7 +86,6 @@ CONTENDERS = (
     "naive+uvloop",
     "floor",
     "rateline",
-    "rateline-solo",
     "rateline+slow",
     "rateline+busy",
 )
@@ -254,8 +251,7 @@ def _quantile(values: list[float], q: float) -> float:
 
 
 async def contend(kind: str, args: argparse.Namespace) -> dict[str, Any]:
-    hub = {**BENCH_HUB, "senders": 0} if kind == "rateline-solo" else BENCH_HUB
-    server = Server("rateline" if kind in ("rateline-solo", "rateline+slow") else kind, hub)
+    server = Server("rateline" if kind == "rateline+slow" else kind, BENCH_HUB)
     clients = Clients(args.client_procs)
     try:
         async with aiohttp.ClientSession() as session:
@@ -291,9 +287,8 @@ async def contend(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                 "contender": kind,
                 "clients": n,
                 "connected": idle["connections"],
-                "senders": settled.get("senders", 0),
                 "memory_kib_per_connection": (idle["rss"] - empty["rss"]) / 1024 / n,
-                # after traffic: buffers that grew, and the sender processes
+                # after traffic: buffers that grew
                 "memory_kib_per_connection_after": (settled["rss"] - empty["rss"]) / 1024 / n,
                 "fixed": fixed,
                 "burst": burst,

@@ -10,7 +10,8 @@ buffer holds once a second, a few KiB. That keeps up with the fixed rate, so
 it answers its pings, but falls far behind in the burst. Its frames are not
 counted with the others'.
 
-Commands arrive on a pipe from `bench.fanout`: connect, reset, report, drain,
+Commands arrive on a pipe from `bench.fanout` (and `bench.soak`): connect,
+churn (close some clients and open as many new ones), reset, report, drain,
 stop.
 """
 
@@ -174,6 +175,7 @@ async def open_peers(
     loop = asyncio.get_running_loop()
     gate = asyncio.Semaphore(100)
     peers: list[Peer] = []
+    already = tally.ready
 
     async def one() -> None:
         async with gate:
@@ -193,7 +195,7 @@ async def open_peers(
     await asyncio.gather(*(one() for _ in range(count)))
     # the plain servers send nothing on subscribe: count an upgrade as ready
     while True:
-        ready = sum(p.upgraded for p in peers) if plain else tally.ready
+        ready = sum(p.upgraded for p in peers) if plain else tally.ready - already
         if ready >= count:
             return peers
         await asyncio.sleep(0.05)
@@ -230,6 +232,15 @@ def main(pipe: Any, cpus: set[int] | None = None) -> None:
                 peers += await open_peers(tally, host, port, count, plain=plain, slow=slow)
                 gc.collect()
                 gc.freeze()  # thousands of long-lived peers: keep them out of GC passes
+                pipe.send(len(peers))
+            elif command == "churn":
+                host, port, count, plain = args
+                leaving = [p for p in peers if not p.slow][:count]
+                for peer in leaving:
+                    peers.remove(peer)
+                    if peer.transport is not None:
+                        peer.transport.close()
+                peers += await open_peers(tally, host, port, count, plain=plain, slow=False)
                 pipe.send(len(peers))
             elif command == "reset":
                 tally.reset(args[0])

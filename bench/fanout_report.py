@@ -63,8 +63,8 @@ def delivery_bounds(results: list[dict[str, Any]], cpus: int, pinned: bool) -> l
     """How near each contender's fixed-rate delivery comes to what the
     machine allows. On loopback the server and the clients share the CPUs, so
     one update reaches the last client no sooner than the CPU both spend on it
-    spread over all CPUs, nor sooner than the server's CPU spread over its own
-    processes (one, but for Rateline's senders). Pinned, the server has one
+    spread over all CPUs, nor sooner than the server's CPU on its one
+    process. Pinned, the server has one
     CPU and the clients the rest. The bound is on delivery, not on the
     server's writes, which can end before it while clients still read; it is
     approximate (the clients' CPU per update is their whole phase's, over the
@@ -77,15 +77,14 @@ def delivery_bounds(results: list[dict[str, Any]], cpus: int, pinned: bool) -> l
             continue
         server_ms = fixed["broadcast_cpu_ms_p50"]
         clients_ms = fixed["client_cpu_us_per_delivered"] * r["clients"] / 1000
-        processes = 1 + int(r.get("senders", 0))
         if pinned:
             bound = max(server_ms, clients_ms / max(cpus - 1, 1))
         else:
-            bound = max((server_ms + clients_ms) / cpus, server_ms / min(processes, cpus))
+            bound = max((server_ms + clients_ms) / cpus, server_ms)
         lines.append(
             f"{r['contender']}: writes {fixed['broadcast_wall_ms_p50']:.1f} ms; delivery to all"
-            f" at least {bound:.1f} ms (server {server_ms:.1f} ms CPU in {processes}"
-            f" process(es), clients {clients_ms:.1f} ms, {cpus} CPUs); p99"
+            f" at least {bound:.1f} ms (server {server_ms:.1f} ms CPU,"
+            f" clients {clients_ms:.1f} ms, {cpus} CPUs); p99"
             f" {fixed['p99_ms']:.1f} ms = {fixed['p99_ms'] / bound:.2f} x bound"
         )
     return lines
@@ -97,16 +96,16 @@ def ratios(results: list[dict[str, Any]]) -> dict[str, float]:
     if "rateline" not in by:
         return out
     mine = by["rateline"]["burst"]["cpu_us_per_delivered"]
-    for base in ("floor", "naive", "naive+uvloop", "rateline-solo"):
+    for base in ("floor", "naive", "naive+uvloop"):
         if base in by:
             out[f"cpu_vs_{base}"] = mine / by[base]["burst"]["cpu_us_per_delivered"]
             out[f"fixed_cpu_vs_{base}"] = (
                 by["rateline"]["fixed"]["cpu_us_per_delivered"]
                 / by[base]["fixed"]["cpu_us_per_delivered"]
             )
-    for base in ("floor", "rateline-solo"):
-        if base in by and by[base]["fixed"]["p99_ms"]:
-            out[f"p99_vs_{base}"] = by["rateline"]["fixed"]["p99_ms"] / by[base]["fixed"]["p99_ms"]
+    floor = by.get("floor")
+    if floor is not None and floor["fixed"]["p99_ms"]:
+        out["p99_vs_floor"] = by["rateline"]["fixed"]["p99_ms"] / floor["fixed"]["p99_ms"]
     if "rateline+slow" in by:
         slow = by["rateline+slow"]
         out["slow_reader_cpu_vs_rateline"] = slow["burst"]["cpu_us_per_delivered"] / mine

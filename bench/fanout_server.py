@@ -1,6 +1,6 @@
 """The servers `bench.fanout` compares, each in its own process.
 
-  rateline  the real hub (server.hub + server.ws_session) on /ws; a bench-only
+  rateline  the real hub (server.realtime.hub + server.realtime.conversation) on /ws; a bench-only
             trigger feeds it synthetic rate commits exactly as the rate book
             would, with an in-memory channel history instead of PostgreSQL
   rateline+busy  the same beside a thread as busy as an actor under load
@@ -37,13 +37,13 @@ from aiohttp import web
 from prometheus_client import REGISTRY
 
 from actors.calculation.amortization import amortize
-from actors.rates.book import ChannelHead, ChannelUpdate, RateCommit, RateSnapshot
+from protocols.channels import ChannelHead, ChannelUpdate, RateCommit, RateSnapshot
 from protocols.frames import rates_data, update_frame
 from protocols.rate_sources.records import PRODUCTS, RateRecord, channel_of
-from server import ws_wire
-from server.hub import Hub
-from server.ws_conn import HubConfig
-from server.ws_session import serve
+from server.realtime import wire
+from server.realtime.connection import HubConfig
+from server.realtime.conversation import serve
+from server.realtime.hub import Hub
 
 EPOCH = "bench"
 
@@ -77,11 +77,19 @@ class MemoryLog:
         return ChannelHead(EPOCH, kept[-1][0] if kept else 0)
 
     async def append(self, channel: str, data: bytes) -> ChannelHead:
-        kept = self.updates.setdefault(channel, [])
-        offset = kept[-1][0] + 1 if kept else 1
-        kept.append((offset, data))
-        del kept[:-1000]
+        offset = self.keep(channel, data)
         return ChannelHead(EPOCH, offset)
+
+    def keep(self, channel: str, data: bytes, offset: int | None = None) -> int:
+        """Store one update, keeping the newest 1000 per channel as PostgreSQL
+        would. A copy: orjson's output holds on to its whole first buffer
+        (4 KiB), which the soak would count as the server's growth."""
+        kept = self.updates.setdefault(channel, [])
+        if offset is None:
+            offset = kept[-1][0] + 1 if kept else 1
+        kept.append((offset, bytes(memoryview(data))))
+        del kept[:-1000]
+        return offset
 
     async def read(self, channel: str, after: int, upto: int) -> list[tuple[int, bytes]]:
         return [(o, d) for o, d in self.updates.get(channel, []) if after < o <= upto]
@@ -102,10 +110,6 @@ class Publisher:
     def counters(self) -> dict[str, Any]:
         return {}
 
-    def helper_pids(self) -> list[int]:
-        """Processes that work for this server (their CPU and memory count)."""
-        return []
-
 
 class RatelinePublisher(Publisher):
     def __init__(self, config: HubConfig) -> None:
@@ -116,7 +120,8 @@ class RatelinePublisher(Publisher):
         rates = {p: record(p, 0) for p in PRODUCTS}
         self.snapshot = RateSnapshot(MappingProxyType(rates), MappingProxyType(heads))
         self.log = MemoryLog()
-        self.hub = Hub(self.log, config, self.snapshot)
+        self.hub = Hub(self.log, config)
+        self.hub.on_commit(RateCommit(self.snapshot, (), time.perf_counter()))
 
     def connections(self) -> int:
         return len(self.hub.connections)
@@ -132,19 +137,15 @@ class RatelinePublisher(Publisher):
             data = rates_data([quote])
             offset = heads[channel].offset + 1
             heads[channel] = ChannelHead(EPOCH, offset)
-            self.log.updates.setdefault(channel, []).append((offset, data))
+            self.log.keep(channel, data, offset)
             updates.append(ChannelUpdate(channel, offset, (quote,), data))
         rates = dict(self.snapshot.rates)
         rates[product] = quote
         self.snapshot = RateSnapshot(MappingProxyType(rates), MappingProxyType(heads))
         self.hub.on_commit(RateCommit(self.snapshot, tuple(updates), seen))
 
-    def helper_pids(self) -> list[int]:
-        return [s.proc.pid for s in self.hub.senders.senders if s.alive]
-
     def counters(self) -> dict[str, Any]:
         return {
-            "senders": len(self.hub.senders.senders),
             "conflated": REGISTRY.get_sample_value("rateline_ws_conflated_updates_total"),
             "slow_disconnects": REGISTRY.get_sample_value(
                 "rateline_ws_slow_consumer_disconnects_total"
@@ -204,7 +205,7 @@ class NaivePublisher(PlainServer):
 
 class FloorPublisher(PlainServer):
     async def broadcast(self, n: int) -> None:
-        framed = ws_wire.text(payload(n))
+        framed = wire.text(payload(n))
         for ws in self.sockets:
             transport = ws._writer.transport  # type: ignore[union-attr]
             if not transport.is_closing():
@@ -239,21 +240,9 @@ def build(kind: str, config: HubConfig) -> tuple[web.Application, Publisher]:
         app.router.add_get("/ws", plain.handle)
 
     process = psutil.Process()
-    helpers: dict[int, psutil.Process] = {}
-
-    def processes() -> list[psutil.Process]:
-        pids = publisher.helper_pids()
-        if sorted(helpers) != sorted(pids):
-            helpers.clear()
-            helpers.update((pid, psutil.Process(pid)) for pid in pids)
-        return list(helpers.values())
 
     def cpu_seconds() -> float:
-        total = time.process_time() - (busy.cpu if busy else 0.0)
-        for helper in processes():
-            times = helper.cpu_times()
-            total += times.user + times.system
-        return total
+        return time.process_time() - (busy.cpu if busy else 0.0)
 
     # "longest": the longest single collection since the last stats call. A
     # full collection over thousands of connections' objects stops the loop
@@ -276,8 +265,7 @@ def build(kind: str, config: HubConfig) -> tuple[web.Application, Publisher]:
         if "collect" in request.query:  # before a memory reading, outside any phase
             gc.collect()
         longest, collecting["longest"] = collecting["longest"], 0.0
-        everyone = [process, *processes()]
-        switches = [p.num_ctx_switches() for p in everyone]
+        switches = process.num_ctx_switches()
         return web.json_response(
             {
                 "cpu": cpu_seconds(),
@@ -285,13 +273,12 @@ def build(kind: str, config: HubConfig) -> tuple[web.Application, Publisher]:
                 "gc_runs": collecting["runs"],
                 "gc_full_runs": collecting["full_runs"],
                 "gc_longest_ms": 1000 * longest,
-                "rss": sum(p.memory_info().rss for p in everyone),
+                "rss": process.memory_info().rss,
                 # [voluntary, involuntary]: a process made to give up its CPU mid-broadcast
-                "switches": [
-                    sum(s.voluntary for s in switches),
-                    sum(s.involuntary for s in switches),
-                ],
+                "switches": [switches.voluntary, switches.involuntary],
                 "connections": publisher.connections(),
+                "fds": process.num_fds(),
+                "tasks": len(asyncio.all_tasks()),
                 **publisher.counters(),
             }
         )

@@ -145,19 +145,6 @@ class Settings:
         "Kernel send buffer per WebSocket, bytes (0 = kernel default).",
         at_least=0,
     )
-    ws_senders: int = setting(
-        "RATELINE_WS_SENDERS",
-        -1,
-        "Processes writing large broadcasts beside the event loop"
-        " (-1 = one per CPU beyond the first, at most 4; 0 = none).",
-        at_least=-1,
-    )
-    ws_sender_min_subscribers: int = setting(
-        "RATELINE_WS_SENDER_MIN_SUBSCRIBERS",
-        1000,
-        "Subscribers a channel needs before the senders share its broadcasts.",
-        at_least=1,
-    )
     channel_history: int = setting(
         "RATELINE_CHANNEL_HISTORY", 1000, "Updates kept per channel for replay.", at_least=1
     )
@@ -272,6 +259,33 @@ class Settings:
     )
     llpa_path: Path | None = setting(
         "RATELINE_LLPA_PATH", None, "CSV/JSON overriding the shipped LLPA grid."
+    )
+    # Security audit
+    security_scan_hours: float = setting(
+        "RATELINE_SECURITY_SCAN_HOURS", 6.0, "Hours between security scans.", above=0
+    )
+    security_max_admins: int = setting(
+        "RATELINE_SECURITY_MAX_ADMINS",
+        5,
+        "More admins than this is a finding of the security scan.",
+        at_least=1,
+    )
+    audit_verify_hours: float = setting(
+        "RATELINE_AUDIT_VERIFY_HOURS", 24.0, "Hours between walks of the audit chain.", above=0
+    )
+    audit_checkpoint_minutes: float = setting(
+        "RATELINE_AUDIT_CHECKPOINT_MINUTES",
+        60.0,
+        "Minutes between checkpoints of the audit log's head (written beside the backups).",
+        above=0,
+    )
+
+    # WebSocket origins
+    allowed_origins: str = setting(
+        "RATELINE_ALLOWED_ORIGINS",
+        "",
+        "Comma list of web origins (scheme://host[:port]) besides RATELINE_PUBLIC_URL's"
+        " whose pages may open /ws signed in with the session cookie.",
     )
     # Database faults
     db_watchdog_seconds: float = setting(

@@ -19,10 +19,13 @@ from ops.metrics import watch_pool
 from server import keys
 from server.auth import guard
 from server.client_address import trusted_networks
-from server.cluster import cluster_service
 from server.middlewares import problems, request_context
+from server.realtime.accounts import accounts_service
+from server.realtime.cluster import cluster_service
+from server.realtime.service import hub_service
 from server.routes import (
     agents,
+    audit,
     auth,
     calculate,
     dev,
@@ -31,12 +34,12 @@ from server.routes import (
     passwords,
     rates,
     roles,
+    webapp,
     ws,
 )
 from server.routing import AUTH_GUARD
 from server.tree import build_tree
 from server.unavailable import database_unavailable
-from server.ws_auth import ws_auth_service
 from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,8 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     agents,
     rates,
     ws,
+    webapp,
+    audit,
 )
 
 # Cleanup contexts that run after storage and before actors: each builds a
@@ -59,9 +64,10 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
 # app[keys.DEPS], where actors find it through their context.
 SERVICES: tuple[Callable[[web.Application], AsyncIterator[None]], ...] = (
     rates.rate_book_service,
-    ws.hub_service,
+    hub_service,
     cluster_service,
-    ws_auth_service,
+    audit.audit_service,
+    accounts_service,
 )
 
 

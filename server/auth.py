@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 from aiohttp import web
 
 from actors.accounts import throttle
@@ -26,6 +27,7 @@ from actors.accounts.hashing import Argon2Params, PasswordHasher
 from actors.accounts.sessions import ROLES, SessionPolicy
 from actors.accounts.throttle import PER_ACCOUNT, PER_IP, ThrottleRules
 from actors.accounts.tokens import looks_like_token, token_digest
+from actors.audit.auditor import Auditor
 from ops.config import Settings
 from protocols.problems import Problem
 from server import keys
@@ -212,7 +214,11 @@ async def audit(
     email: str | None,
     detail: str | None = None,
 ) -> None:
-    """One security event: who, from where, with what client, and how it went."""
+    """One security event: who, from where, with what client, and how it went.
+
+    It lands in the account flows' own trail (which the throttles count) and
+    in the hash-chained audit log, in the caller's transaction when there is
+    one, so the event commits with the change it describes."""
     await store.record_event(
         db,
         kind=kind,
@@ -223,6 +229,34 @@ async def audit(
         user_agent=user_agent(request),
         detail=detail,
     )
+    auditor: Auditor | None = request.app[keys.DEPS].get("audit")
+    if auditor is None:
+        return
+    fields = {
+        "actor": str(user_id) if user_id else "anonymous",
+        "target": email,
+        "ip": client_ip(request),
+        "request_id": request.get(keys.REQUEST_ID),
+        "details": {"detail": detail} if detail else {},
+    }
+    action = AUDIT_ACTIONS.get(kind, kind)
+    if isinstance(db, asyncpg.Pool) or not db.is_in_transaction():
+        await auditor.record(action, outcome, **fields)
+    else:
+        await auditor.record_in(db, action, outcome, **fields)
+
+
+# The audit log's names for the account flows' events.
+AUDIT_ACTIONS = {
+    "login": "sign_in",
+    "logout": "sign_out",
+    "verify": "email_verified",
+    "verify_resend": "verification_resent",
+    "password_forgot": "password_reset_requested",
+    "password_reset": "password_reset",
+    "session_end": "session_ended",
+    "role_change": "role_changed",
+}
 
 
 async def mail_wait_seconds(

@@ -17,7 +17,7 @@ from actors.runtime import SupervisorSpec
 from ops import logging as structured_logging
 from ops.config import ConfigError, Settings
 from ops.settings_doc import documented
-from server import admin_cli
+from server import admin_cli, audit_cli
 from server.app import create_app
 from server.client_address import trusted_networks
 from server.tree import build_tree
@@ -55,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("--host", help="bind address (RATELINE_HOST)")
             command.add_argument("--port", type=int, help="TCP port (RATELINE_PORT)")
     admin_cli.add_parser(commands)
+    audit_cli.add_parser(commands)
     return parser
 
 
@@ -84,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
             return runner(_migrate(settings))
         if args.command == "admin":
             return runner(admin_cli.run(args, settings))
+        if args.command in ("audit", "security"):
+            return runner(audit_cli.run(args, settings))
         return runner(serve(settings))
     except DataDirInUse as exc:
         log.error("cannot start: %s", exc)

@@ -12,7 +12,9 @@ from ops.config import Settings
 from server.routing import Endpoint
 
 if TYPE_CHECKING:
+    from actors.rates import RateBook
     from actors.runtime import ActorSystem
+    from server.realtime.hub import Hub
     from storage.database import Database
 
 CONFIG = web.AppKey("config", Settings)
@@ -36,3 +38,5 @@ ReadinessCheck = Callable[[], Awaitable[list[Readiness]]]
 READINESS_CHECKS: web.AppKey[list[ReadinessCheck]] = web.AppKey("readiness_checks")
 ENDPOINTS: web.AppKey[list[Endpoint]] = web.AppKey("endpoints")
 DEPS: web.AppKey[dict[str, Any]] = web.AppKey("deps")
+RATE_BOOK: web.AppKey[RateBook] = web.AppKey("rate_book")
+HUB: web.AppKey[Hub] = web.AppKey("ws_hub")

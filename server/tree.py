@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from actors import agents, calculation, mailer, rates
+from actors import agents, audit, calculation, mailer, rates
 from actors.runtime import ChildSpec, SupervisorSpec
 from ops.config import Settings
 
@@ -14,6 +14,7 @@ def build_tree(settings: Settings) -> SupervisorSpec:
         *mailer.child_specs(settings),
         *agents.child_specs(settings),
         *calculation.child_specs(settings),
+        *audit.child_specs(settings),
     ]
     return SupervisorSpec(
         name="rateline",

@@ -101,19 +101,21 @@ async def touch_session(db: Executor, session_id: uuid.UUID) -> None:
 
 async def keep_sessions_alive(
     db: Executor, session_ids: list[uuid.UUID], *, idle: timedelta
-) -> set[uuid.UUID]:
-    """Of these sessions, the ones still alive, now marked as just used."""
+) -> dict[uuid.UUID, str]:
+    """Of these sessions, the ones still alive, now marked as just used,
+    each with its user's role as it is now."""
     rows = await db.fetch(
         """
-        UPDATE sessions SET last_seen_at = now()
-        WHERE id = ANY($1::uuid[]) AND expires_at > now()
-          AND last_seen_at > now() - $2::interval
-        RETURNING id
+        UPDATE sessions s SET last_seen_at = now()
+        FROM users u
+        WHERE s.id = ANY($1::uuid[]) AND s.expires_at > now()
+          AND s.last_seen_at > now() - $2::interval AND u.id = s.user_id
+        RETURNING s.id, u.role
         """,
         session_ids,
         idle,
     )
-    return {r["id"] for r in rows}
+    return {r["id"]: r["role"] for r in rows}
 
 
 async def sessions_of(db: Executor, *, user_id: uuid.UUID, idle: timedelta) -> list[SessionRow]:

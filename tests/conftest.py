@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -83,3 +84,12 @@ async def app_client(db: Database, settings: Settings, aiohttp_client) -> TestCl
     from server.app import create_app
 
     return await aiohttp_client(create_app(settings))
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's report on the test, so fixtures can tell a failure
+    (the browser tests save screenshots then)."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report

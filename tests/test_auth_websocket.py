@@ -1,5 +1,6 @@
-"""Signed-in WebSockets: auth frame or cookie, private channels, and the
-socket closed with 4001 when its session ends."""
+"""Signed-in WebSockets: auth frame or cookie (from the platform's own
+origins only), private channels, the socket closed with 4001 when its
+session ends, and channels taken away when the user's role changes."""
 
 from __future__ import annotations
 
@@ -14,21 +15,24 @@ from aiohttp.test_utils import TestClient
 from ops.config import Settings
 from server import keys
 from server.admin_cli import create_admin
-from server.hub import Hub
-from server.ws_auth import SESSION_ENDED, WsAuth, WsIdentity, may_subscribe
-from server.ws_conn import HubConfig
-from server.ws_log import PgChannelLog
-from server.ws_session import serve
+from server.realtime.accounts import SESSION_ENDED, WsAuth, WsIdentity, may_subscribe
+from server.realtime.channel_log import PgChannelLog
+from server.realtime.connection import HubConfig
+from server.realtime.conversation import serve
+from server.realtime.hub import Hub
+from server.realtime.origins import allowed_origins, cookie_may_sign_in, origin_of
 from storage.database import Database
 from tests.test_auth_flow import PASSWORD, bearer, build_app, login, make_accounts
 
 WS_PATH = "/test/ws"
 HUBS: web.AppKey[list[Hub]] = web.AppKey("test_hubs")
+APP_ORIGIN = "https://app.example.com"
 
 
 @pytest.fixture
 async def http(db: Database, settings: Settings, aiohttp_client: Any) -> TestClient:
     """The app with a hub of its own on WS_PATH, sessions checked every 0.2 s."""
+    settings = settings.replace(allowed_origins=APP_ORIGIN)
     accounts = make_accounts(settings)
     app = build_app(settings, accounts, None)
     hubs: list[Hub] = []
@@ -51,7 +55,12 @@ async def http(db: Database, settings: Settings, aiohttp_client: Any) -> TestCli
     app.router.add_get(WS_PATH, websocket)
     app[HUBS] = hubs
     client = await aiohttp_client(app)
-    for email, role in (("ada@example.com", "consumer"), ("bob@example.com", "broker")):
+    people = (
+        ("ada@example.com", "consumer"),
+        ("bob@example.com", "broker"),
+        ("root@example.com", "admin"),
+    )
+    for email, role in people:
         await create_admin(db.pool, accounts.hasher, email=email, name="X", password=PASSWORD)
         await db.pool.execute("UPDATE users SET role = $1 WHERE email = $2", role, email)
     return client
@@ -127,3 +136,78 @@ def test_the_channel_rule() -> None:
     assert not may_subscribe(consumer, f"broker:{me}")
     assert not may_subscribe(broker, f"broker:{uuid.uuid4()}")
     assert not may_subscribe(None, f"user:{me}")
+
+
+@pytest.mark.parametrize(
+    ("origin", "signed_in"),
+    [
+        (None, True),  # not a browser page: nothing to hijack
+        ("http://127.0.0.1:8080", True),  # RATELINE_PUBLIC_URL
+        (APP_ORIGIN, True),  # RATELINE_ALLOWED_ORIGINS
+        ("https://APP.example.com:443", True),
+        ("https://evil.example", False),
+        ("https://app.example.com.evil.example", False),
+        ("http://app.example.com", False),  # another scheme is another origin
+        ("null", False),
+    ],
+)
+async def test_the_cookie_signs_a_socket_in_only_from_the_platforms_origins(
+    http: TestClient, origin: str | None, signed_in: bool
+) -> None:
+    token, bob = await sign_in(http, "bob@example.com")
+    headers = {"Cookie": f"rateline_session={token}"}
+    if origin is not None:
+        headers["Origin"] = origin
+    async with http.ws_connect(WS_PATH, headers=headers) as ws:
+        answer = await subscribe(ws, f"broker:{bob}")
+        assert answer["op"] == ("subscribed" if signed_in else "error"), answer
+        if not signed_in:
+            assert answer["code"] == "forbidden"
+            # the page's own token, if it has one, still works
+            await ws.send_json({"op": "auth", "token": token})
+            assert await frame(ws) == {"op": "authenticated"}
+            assert (await subscribe(ws, f"broker:{bob}"))["op"] == "subscribed"
+
+
+def test_origins_are_compared_as_origins() -> None:
+    allowed = allowed_origins("https://rates.example.com/app/", "http://localhost:5173, ")
+    assert allowed == {"https://rates.example.com", "http://localhost:5173"}
+    assert origin_of("HTTPS://Rates.Example.com:443") == "https://rates.example.com"
+    assert cookie_may_sign_in("http://localhost:5173", allowed)
+    assert not cookie_may_sign_in("http://localhost:5174", allowed)
+    with pytest.raises(ValueError, match="RATELINE_ALLOWED_ORIGINS"):
+        allowed_origins("https://rates.example.com", "rates.example.com")
+
+
+async def change_role(http: TestClient, user_id: str, role: str) -> None:
+    admin, _ = await sign_in(http, "root@example.com")
+    url = f"/api/auth/users/{user_id}/role"
+    response = await http.put(url, json={"role": role}, headers=bearer(admin))
+    assert response.status == 200, await response.text()
+
+
+async def test_a_demoted_broker_loses_the_broker_channel(http: TestClient) -> None:
+    token, bob = await sign_in(http, "bob@example.com")
+    hub = http.app[HUBS][0]
+    async with http.ws_connect(WS_PATH) as ws:
+        await ws.send_json({"op": "auth", "token": token})
+        assert await frame(ws) == {"op": "authenticated"}
+        assert (await subscribe(ws, f"broker:{bob}"))["op"] == "subscribed"
+        assert (await subscribe(ws, f"user:{bob}"))["op"] == "subscribed"
+        await change_role(http, bob, "consumer")
+        assert await frame(ws) == {"op": "unsubscribed", "channel": f"broker:{bob}"}
+        await hub.publish(f"broker:{bob}", {"lead": "not for a consumer"})
+        await hub.publish(f"user:{bob}", {"note": "still yours"})
+        update = await frame(ws)
+        assert update["channel"] == f"user:{bob}", "the broker update did not arrive"
+        assert (await subscribe(ws, f"broker:{bob}"))["code"] == "forbidden"
+
+
+async def test_the_role_is_read_again_when_a_channel_is_asked_for(http: TestClient) -> None:
+    token, ada = await sign_in(http, "ada@example.com")
+    async with http.ws_connect(WS_PATH) as ws:
+        await ws.send_json({"op": "auth", "token": token})
+        assert await frame(ws) == {"op": "authenticated"}
+        assert (await subscribe(ws, f"broker:{ada}"))["code"] == "forbidden"
+        await change_role(http, ada, "broker")
+        assert (await subscribe(ws, f"broker:{ada}"))["op"] == "subscribed"

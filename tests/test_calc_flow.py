@@ -24,10 +24,11 @@ from actors.calculation import child_specs
 from actors.calculation.actor import CalcOptions, CalculationActor
 from actors.calculation.service import calculate_options
 from actors.rates import RatesConfig, load_book
-from actors.rates.book import ChannelHead, RateBook
+from actors.rates.book import RateBook
 from actors.runtime import ChildSpec, SupervisorSpec
 from ops.config import Settings
 from protocols.api.mortgage import CalculateRequest, decode
+from protocols.channels import ChannelHead
 from protocols.rate_sources.records import PRODUCTS, RateRecord
 from server import keys
 from server.app import create_app

@@ -14,8 +14,8 @@ from actors.rates import PollNow, RateFetcher, RatesConfig
 from actors.runtime import ChildSpec, SupervisorSpec
 from server import keys
 from server.app import create_app
-from server.cluster import BUS_LISTENER, LEADERSHIP
-from server.routes.ws import HUB
+from server.keys import HUB
+from server.realtime.cluster import BUS_LISTENER, LEADERSHIP
 from storage.database import Database
 from storage.leases import RATES_LEASE
 from tests.test_ws_hub import Market, ScriptedSource, eventually, recv, subscribe

@@ -61,7 +61,7 @@ def test_a_bad_value_names_the_variable() -> None:
             "RATELINE_CHANNEL_HISTORY=0 is not valid: must be at least 1",
         ),
         ("RATELINE_PORT", "70000", "must be at most 65535"),
-        ("RATELINE_WS_SENDERS", "-2", "must be at least -1"),
+        ("RATELINE_WS_SOCKET_SEND_BUFFER", "-1", "must be at least 0"),
         ("RATELINE_DB_POOL_MIN", "20", "must be at most RATELINE_DB_POOL_MAX (10)"),
     ],
 )
@@ -75,9 +75,13 @@ def test_a_number_out_of_range_names_the_variable_and_the_range(
 
 def test_the_edges_of_each_range_are_accepted() -> None:
     settings = Settings.from_env(
-        {"RATELINE_WS_SENDERS": "-1", "RATELINE_PORT": "0", "RATELINE_AI_DAILY_TOKENS": "0"}
+        {
+            "RATELINE_WS_SOCKET_SEND_BUFFER": "0",
+            "RATELINE_PORT": "0",
+            "RATELINE_AI_DAILY_TOKENS": "0",
+        }
     )
-    assert (settings.ws_senders, settings.port, settings.ai_daily_tokens) == (-1, 0, 0)
+    assert (settings.ws_socket_send_buffer, settings.port, settings.ai_daily_tokens) == (0, 0, 0)
     with pytest.raises(ConfigError, match="RATELINE_WS_HEARTBEAT"):
         settings.replace(ws_heartbeat=0.0)
 

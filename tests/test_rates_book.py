@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from actors.rates.apr import apr
-from actors.rates.book import ChannelHead, RateBook
+from actors.rates.book import RateBook
 from actors.rates.simulator import BASELINE, MarketSimulator
+from protocols.channels import ChannelHead
 from protocols.rate_sources.records import PRODUCTS, RateRecord
 
 T0 = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)

@@ -15,7 +15,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 
 from protocols.rate_sources.records import PRODUCTS
-from server.routes.ws import HUB
+from server.keys import HUB
 from tests.test_ws_hub import eventually, live, metric, recv, subscribe
 
 __all__ = ["live"]  # the fixture, shared with test_ws_hub

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from server import ws_wire
-from server.ws_heartbeat import Heartbeat, HeartbeatWheel
+from server.realtime import wire
+from server.realtime.heartbeat import Heartbeat, HeartbeatWheel
 
 
 class Item:
@@ -65,7 +65,7 @@ class Peer:
         self.clock = 0.0
 
     def write(self, data: bytes) -> bool:
-        assert data == ws_wire.PING
+        assert data == wire.PING
         self.pinged_at.append(self.clock)
         return True
 

@@ -24,7 +24,7 @@ from protocols.rate_sources.base import FetchResult
 from protocols.rate_sources.records import PRODUCTS, RateRecord
 from server import keys
 from server.app import create_app
-from server.routes.ws import HUB
+from server.keys import HUB
 
 
 class ScriptedSource:

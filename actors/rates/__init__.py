@@ -7,13 +7,14 @@ the supervision tree.
 
 from __future__ import annotations
 
-from actors.rates.book import ChannelHead, ChannelUpdate, RateBook, RateCommit, RateSnapshot
+from actors.rates.book import RateBook
 from actors.rates.config import RatesConfig
 from actors.rates.fetcher import PollNow, PollReport, RateFetcher
 from actors.rates.sources import source_factory
 from actors.rates.store import load_book
 from actors.runtime import ChildSpec, SupervisorSpec
 from ops.config import Settings
+from protocols.channels import ChannelHead, ChannelUpdate, RateCommit, RateSnapshot
 
 __all__ = [
     "ChannelHead",

@@ -18,9 +18,10 @@ import logging
 
 import asyncpg
 
-from actors.rates.book import ChannelHead, ChannelUpdate, RateBook
+from actors.rates.book import RateBook
 from actors.rates.config import RatesConfig
 from actors.rates.store import read_news
+from protocols.channels import ChannelHead, ChannelUpdate
 from protocols.rate_sources.records import RateRecord
 
 log = logging.getLogger("rateline.rates")

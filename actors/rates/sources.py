@@ -14,9 +14,9 @@ from typing import Protocol
 
 import aiohttp
 
-from actors.rates.book import RateSnapshot
 from actors.rates.config import RatesConfig
 from actors.rates.simulator import MarketSimulator
+from protocols.channels import RateSnapshot
 from protocols.rate_sources.base import FetchResult, client_session
 from protocols.rate_sources.fred import fetch_fred
 from protocols.rate_sources.pmms import fetch_pmms

@@ -14,9 +14,10 @@ from collections.abc import Mapping, Sequence
 import asyncpg
 import msgspec
 
-from actors.rates.book import ChannelHead, ChannelUpdate, RateBook
+from actors.rates.book import RateBook
 from actors.rates.config import RatesConfig
 from protocols import bus
+from protocols.channels import ChannelHead, ChannelUpdate
 from protocols.rate_sources.records import RATE_CHANNELS, RateRecord, RatesResponse
 from storage import channels, rates
 from storage.rates import ObservationRow

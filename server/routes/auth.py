@@ -55,7 +55,7 @@ routes = ApiRoutes(tag="auth")
 VERIFY_PURPOSE = "verify_email"
 RESEND_PATH = "/api/auth/verify/resend"
 # Pages of the web front the emails link to, below RATELINE_PUBLIC_URL.
-SIGN_IN_PAGE, RESET_PAGE = "/login", "/reset-password"
+SIGN_IN_PAGE, RESET_PAGE, VERIFY_PAGE = "/login", "/reset-password", "/verify"
 
 
 def public_user(row: UserRow) -> User:
@@ -150,6 +150,9 @@ def gone(what: str, how_to_recover: str) -> Problem:
 @routes.get("/api/auth/verify", query=VerifyQuery, response=Done)
 async def verify(request: web.Request, query: VerifyQuery) -> Done:
     """Confirm an email address with the emailed token"""
+    if "text/html" in request.headers.get("Accept", ""):
+        # A person opened the emailed link: the web app's page confirms it.
+        raise web.HTTPSeeOther(VERIFY_PAGE + "?" + request.query_string)
     resend = (
         f"it has expired or was already used; ask for a new one with POST {RESEND_PATH} "
         '{"email": "<your address>"}'

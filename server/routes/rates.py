@@ -19,12 +19,12 @@ from actors.rates.store import from_row
 from protocols.problems import FieldError, Problem
 from protocols.rate_sources.records import Product, RateHistoryResponse, RatesResponse
 from server import keys
+from server.keys import RATE_BOOK
 from server.routing import ApiRoutes
 from storage.rates import observation_history
 
 routes = ApiRoutes(tag="rates")
 
-RATE_BOOK: web.AppKey[RateBook] = web.AppKey("rate_book", RateBook)
 
 DEFAULT_HISTORY_DAYS = 90
 

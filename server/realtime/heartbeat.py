@@ -20,8 +20,8 @@ import random
 from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
-from server import ws_wire
-from server.ws_conn import Connection
+from server.realtime import wire
+from server.realtime.connection import Connection
 
 
 class Scheduled(Protocol):
@@ -110,6 +110,6 @@ class Heartbeat:
                     wheel.schedule(conn, conn.ping_sent + self.timeout)
             elif now < conn.next_ping:
                 wheel.schedule(conn, conn.next_ping)
-            elif conn.write(ws_wire.PING):
+            elif conn.write(wire.PING):
                 conn.ping_sent = now
                 wheel.schedule(conn, now + self.timeout)

@@ -11,12 +11,13 @@ Fan-out
     and sent as one `"conflated": true` frame once its buffer drains; one
     that stays behind for `slow_consumer_seconds` is closed with 4008.
     Per-message compression is never negotiated on /ws: it would turn one
-    encoded frame into one compressed copy per client. A broadcast to many
-    subscribers is written by the loop and sender processes together, each
-    taking a share of the sockets (server.ws_senders).
+    encoded frame into one compressed copy per client. The event loop writes
+    every broadcast itself (server.realtime.fanout); more cores are used by
+    more nodes on one PostgreSQL (server.realtime.cluster), not by helper
+    threads or processes inside one node.
 
-Extension points (private channels, authentication): server.ws_extensions.
-Offsets of private channels: server.ws_private. Several nodes: server.cluster.
+Extension points (private channels, authentication): .extensions. Offsets
+of private channels: .private. Several nodes: .cluster.
 
 The hub runs on the event loop only; nothing here is thread-safe except
 the book listener installed by `attach`.
@@ -33,11 +34,13 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from actors.rates.book import ChannelHead, ChannelUpdate, RateBook, RateCommit, RateSnapshot
+from actors.rates.book import RateBook
+from protocols.channels import ChannelHead, ChannelUpdate, RateCommit, RateSnapshot
 from protocols.frames import rates_data, snapshot_frame, update_frame
 from protocols.rate_sources.records import PRODUCTS, RATE_CHANNELS
-from server import ws_wire
-from server.ws_conn import (
+from server.realtime import wire
+from server.realtime.channel_log import ChannelLog
+from server.realtime.connection import (
     CONFLATED,
     CONNECTIONS,
     FANOUT_SECONDS,
@@ -52,11 +55,10 @@ from server.ws_conn import (
     HubConfig,
     Pending,
 )
-from server.ws_extensions import Authenticator, Authorizer, ChannelKind, SnapshotSource
-from server.ws_heartbeat import Heartbeat
-from server.ws_log import ChannelLog
-from server.ws_private import PrivateChannels
-from server.ws_senders import Plan, Senders
+from server.realtime.extensions import Authenticator, Authorizer, ChannelKind, SnapshotSource
+from server.realtime.fanout import Targets
+from server.realtime.heartbeat import Heartbeat
+from server.realtime.private import PrivateChannels
 
 log = logging.getLogger("rateline.ws")
 
@@ -66,22 +68,18 @@ def metric_label(channel: str) -> str:
 
 
 class Hub:
-    def __init__(
-        self, log_store: ChannelLog, config: HubConfig, snapshot: RateSnapshot | None = None
-    ) -> None:
+    def __init__(self, log_store: ChannelLog, config: HubConfig) -> None:
         self.log = log_store
         self.config = config
-        self.snapshot = snapshot or RateSnapshot()
+        self.snapshot = RateSnapshot()
         self.connections: dict[Connection, None] = {}
         self.subscribers: dict[str, dict[Connection, None]] = {}
         # Connections catching up from history: live updates are held for them.
-        self.replaying: dict[str, dict[Connection, list[tuple[int, bytes]]]] = {}
+        self._held: dict[str, dict[Connection, list[tuple[int, bytes]]]] = {}
         self.lagging: dict[Connection, None] = {}
-        # Per channel, the transports of subscribers not behind, split between
-        # the loop and the senders: a broadcast writes to these without
-        # touching each Connection (a cache miss).
-        self._targets: dict[str, Plan] = {}
-        self.senders = Senders(config.senders, config.sender_min_subscribers)
+        # Per channel, the transports of subscribers not behind: a broadcast
+        # writes to these without touching each Connection (a cache miss).
+        self._targets: dict[str, Targets] = {}
         self._by_transport: dict[asyncio.Transport, Connection] = {}
         self._heartbeat = Heartbeat(config.heartbeat, config.heartbeat_timeout, time.monotonic())
         self.kinds: dict[str, ChannelKind] = {}
@@ -139,10 +137,7 @@ class Hub:
             self.close_connection(conn, GOING_AWAY, "server shutting down")
         if self._closing:
             await asyncio.wait(list(self._closing), timeout=self.config.close_timeout + 1)
-        # Broadcasts from here on are the loop's; the old senders stop off the loop.
-        senders, self.senders = self.senders, Senders(0, 0)
         self._targets.clear()
-        await asyncio.to_thread(senders.close)
 
     # -- connections ----------------------------------------------------------------
 
@@ -151,8 +146,6 @@ class Hub:
         self._by_transport[conn.transport] = conn
         self._heartbeat.joined(conn, time.monotonic())
         CONNECTIONS.inc()
-        if len(self.connections) >= self.config.sender_min_subscribers:
-            self.senders.start()  # ahead of the first broadcast large enough to share
         size = self.config.socket_send_buffer
         if size:
             sock = conn.transport.get_extra_info("socket")
@@ -164,13 +157,12 @@ class Hub:
             CONNECTIONS.dec()
             self._by_transport.pop(conn.transport, None)
         self._detach(conn)
-        self.senders.forget(conn.transport)
 
     def _detach(self, conn: Connection) -> None:
         for channel in conn.subs:
             self._unsubscribe(conn, channel)
         conn.subs = {}
-        for held in self.replaying.values():
+        for held in self._held.values():
             held.pop(conn, None)
         self.lagging.pop(conn, None)
         self._heartbeat.forget(conn)
@@ -194,12 +186,28 @@ class Hub:
             SUBSCRIPTIONS.labels(metric_label(channel)).dec()
             if not subs:
                 del self.subscribers[channel]
-                if channel not in self.replaying:
+                if channel not in self._held:
                     self.private.forget(channel)
+
+    def hold_live(self, conn: Connection, channel: str) -> list[tuple[int, bytes]]:
+        """Keep the live updates of `channel` for `conn` while it catches up
+        from history or a snapshot: (offset, frame) pairs, appended as they
+        are broadcast, until `release`."""
+        return self._held.setdefault(channel, {}).setdefault(conn, [])
+
+    def release(self, conn: Connection, channel: str) -> None:
+        holding = self._held.get(channel)
+        if holding is not None:
+            holding.pop(conn, None)
+            if not holding:
+                del self._held[channel]
+
+    def catching_up(self, conn: Connection, channel: str) -> bool:
+        return conn in self._held.get(channel, ())
 
     def close_connection(self, conn: Connection, code: int, reason: str) -> None:
         """Stop sending to `conn` and have its own task close it
-        (server.ws_session.close_handshake).
+        (server.realtime.conversation.close_handshake).
 
         The connection's task is woken from its read by cancellation. aiohttp
         closed from another task while one waits in receive() shuts the socket
@@ -235,7 +243,7 @@ class Hub:
         if cached is None:
             head = self.snapshot.heads.get(channel)
             data = rates_data(self.snapshot.records_for(channel))
-            cached = ws_wire.text(snapshot_frame(channel, head.offset if head else 0, data))
+            cached = wire.text(snapshot_frame(channel, head.offset if head else 0, data))
             self._snapshot_frames[channel] = cached
         return cached
 
@@ -255,7 +263,7 @@ class Hub:
             if before is not None and offset != before + 1:
                 self.resync(channel)
                 continue
-            framed = ws_wire.text(update_frame(channel, offset, update.data))
+            framed = wire.text(update_frame(channel, offset, update.data))
             sent += self._fan_out(channel, offset, framed, update)
         FRAMES_SENT.inc(sent)
         FANOUT_SECONDS.observe(time.perf_counter() - commit.seen_at)
@@ -275,30 +283,24 @@ class Hub:
     def _fan_out(
         self, channel: str, offset: int, framed: bytes, update: ChannelUpdate | None = None
     ) -> int:
-        held = self.replaying.get(channel)
+        held = self._held.get(channel)
         if held:
             for frames in held.values():
                 frames.append((offset, framed))
-        senders = self.senders
-        if senders.changed():
-            self._targets.clear()
-        plan = self._targets.get(channel)
-        if plan is None:
+        targets = self._targets.get(channel)
+        if targets is None:
             subs = self.subscribers.get(channel)
             if not subs:
                 return 0
-            plan = self._targets[channel] = senders.plan(
+            targets = self._targets[channel] = Targets(
                 tuple(c.transport for c in subs if c.pending is None)
             )
         sent = 0
         for behind in tuple(self.lagging):
             if channel in behind.subs:
                 sent += self._fall_behind(behind, channel, framed, update)
-        written, over, lost = senders.write(plan, framed, self.config.send_buffer)
-        sent += written
-        for transport in lost:
-            if (conn := self._by_transport.get(transport)) is not None:
-                self.close_connection(conn, SERVICE_RESTART, "send path restarted")
+        over: list[asyncio.Transport] = []
+        sent += targets.write(framed, self.config.send_buffer, over)
         for transport in over:
             if (conn := self._by_transport.get(transport)) is not None:
                 sent += self._fall_behind(conn, channel, framed, update)
@@ -343,9 +345,7 @@ class Hub:
         for channel, state in (pending or {}).items():
             records = [state.records[p] for p in PRODUCTS if p in state.records]
             data = rates_data(records)
-            sent += conn.write(
-                ws_wire.text(update_frame(channel, state.offset, data, conflated=True))
-            )
+            sent += conn.write(wire.text(update_frame(channel, state.offset, data, conflated=True)))
         for framed in queued or ():
             sent += conn.write(framed)
         return sent

@@ -1,10 +1,13 @@
-"""Where the hub keeps channel offsets and recent updates: PostgreSQL.
+"""The channel log: every channel's epoch, offsets and recent updates, in
+PostgreSQL, shared by all nodes.
 
-Rate updates are appended by the fetchers in the same transaction as the
-observations they come from; the hub appends only what `Hub.publish` sends
-(private channels) and reads back what a reconnecting client missed. An
-append is announced on the bus as it commits, so the other nodes broadcast
-it to their own subscribers (`Hub.on_remote`).
+Rate updates are appended by the rate store (actors.rates.store) in the same
+transaction as the observations they come from; through this log the hub
+appends only what `Hub.publish` sends (private channels), reads a private
+channel's head, and reads back what a reconnecting client missed (rate and
+private channels alike). An append is announced on the bus as it commits, so
+the other nodes broadcast it to their own subscribers
+(`PrivateChannels.on_remote`, server.realtime.private).
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ from typing import Protocol
 
 import asyncpg
 
-from actors.rates.book import ChannelHead
 from protocols import bus
+from protocols.channels import ChannelHead
 from storage import channels
 
 

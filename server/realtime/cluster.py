@@ -35,8 +35,7 @@ from actors.runtime.leadership import Leadership
 from protocols import bus
 from protocols.rate_sources.records import RATE_CHANNELS
 from server import keys
-from server.routes.rates import RATE_BOOK
-from server.routes.ws import HUB
+from server.keys import HUB, RATE_BOOK
 from storage.channels import BUS
 from storage.leases import LEASE_TIMEOUT, RATES_LEASE, AdvisoryLease
 from storage.notifications import listen

@@ -3,13 +3,17 @@
 A connection proves its session with the first frame {"op": "auth",
 "token": "..."}, or simply by carrying the session cookie (or a bearer
 header) on the upgrade request, which is checked the first time it asks for
-a private channel. `user:<id>` is open only to that user and `broker:<id>`
-only to that broker.
+a private channel. The cookie counts only from the platform's own origins
+(server.realtime.origins). `user:<id>` is open only to that user and
+`broker:<id>` only to that broker.
 
 While a socket is open its session counts as in use (the idle deadline moves
 on), but the absolute lifetime still ends it: every `check_every` seconds the
 sessions behind open sockets are checked, and a socket whose session has
 ended (expired, signed out, ended by a password reset) is closed with 4001.
+The user's role is read again at each authorisation and in that check: a
+socket loses the private channels its user may no longer see (a demoted
+broker its `broker:<id>`) and is told with `unsubscribed`.
 """
 
 from __future__ import annotations
@@ -19,15 +23,17 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aiohttp import web
 
+from protocols.frames import unsubscribed_frame
 from server import keys
 from server.auth import User, accounts_of, session_token, user_for_token
-from server.hub import Hub
-from server.ws_conn import Connection
-from server.ws_extensions import SnapshotSource
+from server.realtime.connection import Connection
+from server.realtime.extensions import SnapshotSource
+from server.realtime.hub import Hub
+from server.realtime.origins import allowed_origins, cookie_may_sign_in
 from storage import sessions as store
 
 log = logging.getLogger("rateline.ws")
@@ -68,6 +74,8 @@ class WsAuth:
         self.app = app
         self.hub = hub
         self.check_every = check_every
+        settings = app[keys.CONFIG]
+        self.origins = allowed_origins(settings.public_url, settings.allowed_origins)
 
     def install(self, snapshots: Mapping[str, SnapshotSource] | None = None) -> None:
         """Register the authenticator and the private channel kinds; a flow that
@@ -95,33 +103,70 @@ class WsAuth:
 
     async def authorize(self, conn: Connection, channel: str) -> bool:
         if conn.identity is None:
-            token = session_token(conn.request)
+            token = self.upgrade_token(conn.request)
             if token:
                 conn.identity = await self.authenticate(conn, token)
+                return may_subscribe(conn.identity, channel)
+        if not isinstance(conn.identity, WsIdentity):
+            return False
+        roles = await self._live_roles([conn.identity.session_id])
+        self._apply(conn, roles.get(conn.identity.session_id))
         identity = conn.identity
-        return may_subscribe(identity if isinstance(identity, WsIdentity) else None, channel)
+        return isinstance(identity, WsIdentity) and may_subscribe(identity, channel)
+
+    def upgrade_token(self, request: web.Request) -> str | None:
+        """The upgrade request's bearer token, else its session cookie when
+        it came from one of the platform's origins."""
+        token = session_token(request)
+        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        if token is None or (scheme.lower() == "bearer" and value.strip()):
+            return token
+        origin = request.headers.get("Origin")
+        if cookie_may_sign_in(origin, self.origins):
+            return token
+        log.info("WebSocket session cookie refused from origin %r", origin[:200] if origin else "")
+        return None
 
     async def check_sessions(self) -> int:
-        """Close the sockets whose session has ended; returns how many."""
+        """Close the sockets whose session has ended, and take from the
+        others the private channels their user's role no longer opens;
+        returns how many sockets were closed."""
         signed_in: dict[uuid.UUID, list[Connection]] = {}
         for conn in list(self.hub.connections):
             if isinstance(conn.identity, WsIdentity) and not conn.closing:
                 signed_in.setdefault(conn.identity.session_id, []).append(conn)
         if not signed_in:
             return 0
-        alive = await store.keep_sessions_alive(
-            self.app[keys.DB].pool,
-            list(signed_in),
-            idle=accounts_of(self.app).sessions.idle,
-        )
+        roles = await self._live_roles(list(signed_in))
         closed = 0
         for session_id, conns in signed_in.items():
-            if session_id in alive:
-                continue
             for conn in conns:
-                self.hub.close_connection(conn, SESSION_ENDED, "session expired")
-                closed += 1
+                closed += not self._apply(conn, roles.get(session_id))
         return closed
+
+    async def _live_roles(self, session_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+        return await store.keep_sessions_alive(
+            self.app[keys.DB].pool, session_ids, idle=accounts_of(self.app).sessions.idle
+        )
+
+    def _apply(self, conn: Connection, role: str | None) -> bool:
+        """Bring a signed-in socket in line with its session as it is now:
+        closed with 4001 if the session ended (False), else with its user's
+        current role and only the private channels that role opens."""
+        identity = conn.identity
+        assert isinstance(identity, WsIdentity)
+        if role is None:
+            self.hub.close_connection(conn, SESSION_ENDED, "session expired")
+            return False
+        if role == identity.role:
+            return True
+        conn.identity = identity = replace(identity, role=role)
+        for channel in list(conn.subs):
+            kind = channel.partition(":")[0]
+            if kind in PRIVATE_KINDS and not may_subscribe(identity, channel):
+                self.hub.unsubscribe(conn, channel)
+                conn.send(unsubscribed_frame(channel))
+        return True
 
     async def run(self) -> None:
         while True:
@@ -132,13 +177,11 @@ class WsAuth:
                 log.exception("checking WebSocket sessions failed")
 
 
-async def ws_auth_service(
+async def accounts_service(
     app: web.Application, *, check_every: float = 30.0
 ) -> AsyncIterator[None]:
     """Start-up service; runs after the hub's service, which provides app[HUB]."""
-    from server.routes.ws import HUB
-
-    auth = WsAuth(app, app[HUB], check_every=check_every)
+    auth = WsAuth(app, app[keys.HUB], check_every=check_every)
     auth.install()
     checker = asyncio.create_task(auth.run())
     try:

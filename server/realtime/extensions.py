@@ -1,5 +1,5 @@
 """What extension code plugs into the WebSocket hub (private channels,
-authentication), and the hub calls it offers.
+authentication), and the calls the hub offers it.
 
 hub.set_authenticator(fn)
     fn(connection, token) -> Awaitable[identity | None]. Enables the
@@ -17,12 +17,13 @@ await hub.publish(channel, data) -> offset
     with `since` work as on the rate channels; there is no conflation:
     a client that falls `max_queued_frames` behind is closed with 4008.
     With several nodes, the update reaches the channel's subscribers on
-    every node (server.ws_private).
+    every node (server.realtime.private).
 Also for extension code: `connection.identity`, `.subs` (its channels),
 `.request` (the upgrade request: cookies, headers), `.closing`;
 `hub.connections`, `hub.unsubscribe(connection, channel)` and
 `hub.close_connection(connection, code, reason)`. Handlers find the hub
-at app[server.routes.ws.HUB], actors at ctx.deps["ws_hub"].
+at app[server.keys.HUB], actors at ctx.deps["ws_hub"] (an actor runs
+`publish` on the server loop: asyncio.run_coroutine_threadsafe).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from server.ws_conn import Connection
+from server.realtime.connection import Connection
 
 Authenticator = Callable[[Connection, str], Awaitable[Any]]
 Authorizer = Callable[[Connection, str], Awaitable[bool]]

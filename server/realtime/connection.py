@@ -17,7 +17,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from ops.config import Settings
 from protocols.rate_sources.records import RateRecord
-from server import ws_wire
+from server.realtime import wire
 
 CONNECTIONS = Gauge("rateline_ws_connections", "Open WebSocket connections.")
 SUBSCRIPTIONS = Gauge(
@@ -36,9 +36,6 @@ SLOW_DISCONNECTS = Counter(
 )
 CLIENT_ERRORS = Counter(
     "rateline_ws_client_errors_total", "Error frames sent for bad client input, by code.", ["code"]
-)
-SENDERS = Gauge(
-    "rateline_ws_sender_processes", "Sender processes taking shares of large broadcasts."
 )
 FANOUT_SECONDS = Histogram(
     "rateline_ws_fanout_duration_seconds",
@@ -73,9 +70,6 @@ class HubConfig:
     # that stopped reading is noticed after ~100 KB instead of the megabytes
     # that buffer auto-tuning would let pile up; 0 leaves it to the kernel.
     socket_send_buffer: int = 32 * 1024
-    # Sender processes for large broadcasts (server.ws_senders); -1 = per CPU.
-    senders: int = -1
-    sender_min_subscribers: int = 1000
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HubConfig:
@@ -86,8 +80,6 @@ class HubConfig:
             send_buffer=settings.ws_send_buffer,
             slow_consumer_seconds=settings.ws_slow_consumer_seconds,
             socket_send_buffer=settings.ws_socket_send_buffer,
-            senders=settings.ws_senders,
-            sender_min_subscribers=settings.ws_sender_min_subscribers,
         )
 
 
@@ -139,7 +131,7 @@ class Connection:
         self.closing = False
         self.close_code = 0
         self.close_reason = ""
-        # The task reading this connection (server.ws_session), while it reads;
+        # The task reading this connection (server.realtime.conversation), while it reads;
         # `woken` once the hub has cancelled it to make it close.
         self.task: asyncio.Task[Any] | None = None
         self.woken = False
@@ -162,7 +154,7 @@ class Connection:
 
     def send(self, payload: bytes) -> bool:
         """Frame and write one JSON text message meant for this client only."""
-        if self.write(ws_wire.text(payload)):
+        if self.write(wire.text(payload)):
             FRAMES_SENT.inc()
             return True
         return False

@@ -18,12 +18,12 @@ from typing import Any
 
 import orjson
 
-from actors.rates.book import ChannelHead
+from protocols.channels import ChannelHead
 from protocols.frames import update_frame
 from protocols.rate_sources.records import RATE_CHANNELS
-from server import ws_wire
-from server.ws_conn import FRAMES_SENT
-from server.ws_log import ChannelLog
+from server.realtime import wire
+from server.realtime.channel_log import ChannelLog
+from server.realtime.connection import FRAMES_SENT
 
 log = logging.getLogger("rateline.ws")
 
@@ -65,7 +65,7 @@ class PrivateChannels:
             if known is not None and head.offset > known.offset + 1:
                 await self._advance(channel, known, head.offset - 1)  # other nodes' first
             self._heads[channel] = head
-            framed = ws_wire.text(update_frame(channel, head.offset, payload))
+            framed = wire.text(update_frame(channel, head.offset, payload))
             FRAMES_SENT.inc(self._fan_out(channel, head.offset, framed))
         return head.offset
 
@@ -92,5 +92,5 @@ class PrivateChannels:
             return
         sent = 0
         for at, data in missed:
-            sent += self._fan_out(channel, at, ws_wire.text(update_frame(channel, at, data)))
+            sent += self._fan_out(channel, at, wire.text(update_frame(channel, at, data)))
         FRAMES_SENT.inc(sent)

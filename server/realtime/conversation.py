@@ -42,15 +42,15 @@ from protocols.frames import (
     update_frame,
 )
 from protocols.rate_sources.records import RATE_CHANNELS
-from server import ws_wire
-from server.hub import Hub
-from server.ws_conn import (
+from server.realtime import wire
+from server.realtime.connection import (
     CLIENT_ERRORS,
     FRAMES_SENT,
     POLICY_VIOLATION,
     SLOW_CONSUMER,
     Connection,
 )
+from server.realtime.hub import Hub
 
 log = logging.getLogger("rateline.ws")
 
@@ -74,18 +74,18 @@ async def serve(hub: Hub, request: web.Request) -> web.WebSocketResponse:
     conn = Connection(ws, request, time.monotonic())
     task = conn.task = asyncio.current_task()
     hub.add(conn)
-    session = Session(hub, conn)
+    conversation = Conversation(hub, conn)
     try:
         async for message in ws:
             kind = message.type
             if kind is WSMsgType.TEXT:
-                await session.on_text(message.data)
+                await conversation.on_text(message.data)
             elif kind is WSMsgType.PONG:
                 hub.pong(conn)
             elif kind is WSMsgType.PING:
-                conn.write(ws_wire.pong(message.data))
+                conn.write(wire.pong(message.data))
             elif kind is WSMsgType.BINARY:
-                session.error(BINARY_NOT_SUPPORTED, "send JSON text frames")
+                conversation.error(BINARY_NOT_SUPPORTED, "send JSON text frames")
             elif kind is WSMsgType.ERROR:
                 break
             if conn.closing:
@@ -123,7 +123,10 @@ def _abort(transport: asyncio.Transport) -> None:
             transport.abort()
 
 
-class Session:
+class Conversation:
+    """What one client asked and what it was answered: its frames, its
+    subscriptions' start (snapshot or replay) and its error budget."""
+
     __slots__ = ("conn", "hub")
 
     def __init__(self, hub: Hub, conn: Connection) -> None:
@@ -191,7 +194,7 @@ class Session:
             kind = hub.kind_of(channel)
             if kind is None:
                 raise FrameError(UNKNOWN_CHANNEL, f"unknown channel {channel[:80]!r}")
-        if channel in conn.subs or conn in hub.replaying.get(channel, ()):
+        if channel in conn.subs or hub.catching_up(conn, channel):
             raise FrameError(ALREADY_SUBSCRIBED, f"already subscribed to {channel!r}")
         if len(conn.subs) >= hub.config.max_subscriptions:
             raise FrameError(
@@ -226,12 +229,12 @@ class Session:
             hub.subscribe(conn, channel)
             return
         kind = hub.kind_of(channel)
-        held = hub.replaying.setdefault(channel, {}).setdefault(conn, [])
+        held = hub.hold_live(conn, channel)
         try:
             head = await hub.head(channel)
             data = await kind.snapshot(conn, channel) if kind and kind.snapshot else None
         finally:
-            self._stop_holding(channel)
+            hub.release(conn, channel)
         if conn.closing:
             return
         conn.send(subscribed_frame(channel, head.offset, head.epoch, recovered))
@@ -247,7 +250,7 @@ class Session:
             conn.send(subscribed_frame(channel, upto, epoch, True))
             hub.subscribe(conn, channel)
             return
-        held = hub.replaying.setdefault(channel, {}).setdefault(conn, [])
+        held = hub.hold_live(conn, channel)
         rows: list[tuple[int, bytes]] | None
         try:
             rows = await hub.log.read(channel, since, upto)
@@ -255,7 +258,7 @@ class Session:
             log.exception("reading the history of %s failed", channel)
             rows = None
         finally:
-            self._stop_holding(channel)
+            hub.release(conn, channel)
         if conn.closing:
             return
         if rows is None or [offset for offset, _ in rows] != list(range(since + 1, upto + 1)):
@@ -264,16 +267,9 @@ class Session:
         conn.send(subscribed_frame(channel, upto, epoch, True))
         sent = 0
         for offset, data in rows:
-            sent += conn.write(ws_wire.text(update_frame(channel, offset, data)))
+            sent += conn.write(wire.text(update_frame(channel, offset, data)))
         for offset, framed in held:
             if offset > upto:
                 sent += conn.write(framed)
         FRAMES_SENT.inc(sent)
         hub.subscribe(conn, channel)
-
-    def _stop_holding(self, channel: str) -> None:
-        holding = self.hub.replaying.get(channel)
-        if holding is not None:
-            holding.pop(self.conn, None)
-            if not holding:
-                del self.hub.replaying[channel]
