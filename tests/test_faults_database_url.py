@@ -17,7 +17,7 @@ from ops.config import Settings
 from server.app import create_app
 from storage.embedded import EmbeddedPostgres
 from tests.test_cli_serve import free_port, rateline
-from tests.test_faults_embedded import CALCULATE, PURCHASE
+from tests.test_faults_embedded import CALCULATE, PURCHASE, UNLIMITED
 
 
 async def test_the_pool_reconnects_when_the_database_restarts_under_load(
@@ -27,7 +27,7 @@ async def test_the_pool_reconnects_when_the_database_restarts_under_load(
     url = await asyncio.to_thread(database.start)
     try:
         settings = Settings.from_env(
-            {},
+            UNLIMITED,
             database_url=url,
             data_dir=tmp_path,
             port=0,

@@ -20,7 +20,7 @@ from storage import outbox
 from storage.database import Database
 from tests.test_auth_flow import PASSWORD
 from tests.test_cli_serve import free_port
-from tests.test_faults_embedded import CALCULATE, PURCHASE
+from tests.test_faults_embedded import CALCULATE, PURCHASE, UNLIMITED
 from tests.test_mailer_smtp import SmtpServer
 
 
@@ -52,7 +52,7 @@ async def test_each_outside_service_down_degrades_only_its_own_feature(
 ) -> None:
     smtp_port, openai_port, fred_port = free_port(), free_port(), free_port()
     settings = Settings.from_env(
-        {},
+        UNLIMITED,
         database_url=pg_url,
         data_dir=tmp_path,
         port=0,
