@@ -295,6 +295,72 @@ class Settings:
         above=0,
     )
 
+    # Payments
+    stripe_secret_key: str | None = setting(
+        "STRIPE_SECRET_KEY",
+        None,
+        "Stripe secret key; unset answers payment routes 503.",
+        secret=True,
+    )
+    stripe_publishable_key: str | None = setting(
+        "STRIPE_PUBLISHABLE_KEY", None, "Stripe publishable key handed to the web app."
+    )
+    stripe_webhook_secret: str | None = setting(
+        "STRIPE_WEBHOOK_SECRET", None, "Signing secret of the Stripe webhook endpoint.", secret=True
+    )
+    stripe_api_base: str = setting(
+        "RATELINE_STRIPE_API_BASE", "https://api.stripe.com", "Base URL of the Stripe API."
+    )
+    payments_reconcile_seconds: float = setting(
+        "RATELINE_PAYMENTS_RECONCILE_SECONDS",
+        600.0,
+        "Seconds between reconciliations of payments with Stripe's event list.",
+        above=0,
+    )
+
+    # Alerting
+    alert_rules: Path | None = setting(
+        "RATELINE_ALERT_RULES", None, "JSON file of alert rules added to the built-in ones."
+    )
+    alert_eval_seconds: float = setting(
+        "RATELINE_ALERT_EVAL_SECONDS",
+        15.0,
+        "Seconds between evaluations of the alert rules.",
+        above=0,
+    )
+    alert_repeat_minutes: float = setting(
+        "RATELINE_ALERT_REPEAT_MINUTES",
+        240.0,
+        "Minutes between repeats of a firing alert until it is acknowledged.",
+        above=0,
+    )
+    alert_emails: str = setting(
+        "RATELINE_ALERT_EMAILS", "", "Comma list of addresses alerts are emailed to."
+    )
+    alert_webhook_url: str | None = setting(
+        "RATELINE_ALERT_WEBHOOK_URL",
+        None,
+        "URL receiving alerts as Alertmanager's webhook body (version 4).",
+        secret=True,
+    )
+    alertmanager_url: str | None = setting(
+        "RATELINE_ALERTMANAGER_URL", None, "Alertmanager base URL alerts are pushed to (API v2)."
+    )
+
+    # Leads
+    lead_offer_seconds: float = setting(
+        "RATELINE_LEAD_OFFER_SECONDS",
+        300.0,
+        "Seconds a broker has to accept an offered lead before it goes to the next.",
+        above=0,
+    )
+    lead_max_offers: int = setting(
+        "RATELINE_LEAD_MAX_OFFERS",
+        5,
+        "Offers of one lead before it waits in the unassigned queue.",
+        at_least=1,
+    )
+
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value, meta = getattr(self, f.name), f.metadata

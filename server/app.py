@@ -27,16 +27,21 @@ from server.routes import (
     agents,
     audit,
     auth,
+    brokers,
     calculate,
     dev,
     health,
+    leads,
     mortgage,
+    notifications,
     passwords,
+    payments,
     rates,
     roles,
     webapp,
     ws,
 )
+from server.routes import alerts as alerts_routes
 from server.routing import AUTH_GUARD
 from server.tree import build_tree
 from server.unavailable import database_unavailable
@@ -57,6 +62,11 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     ws,
     webapp,
     audit,
+    payments,
+    alerts_routes,
+    leads,
+    brokers,
+    notifications,
 )
 
 # Cleanup contexts that run after storage and before actors: each builds a

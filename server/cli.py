@@ -17,7 +17,7 @@ from actors.runtime import SupervisorSpec
 from ops import logging as structured_logging
 from ops.config import ConfigError, Settings
 from ops.settings_doc import documented
-from server import admin_cli, audit_cli
+from server import admin_cli, alerts_cli, audit_cli
 from server.app import create_app
 from server.client_address import trusted_networks
 from server.tree import build_tree
@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("--port", type=int, help="TCP port (RATELINE_PORT)")
     admin_cli.add_parser(commands)
     audit_cli.add_parser(commands)
+    alerts_cli.add_parser(commands)
     return parser
 
 
@@ -72,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ValueError) as exc:
         print(f"rateline: {exc}", file=sys.stderr)
         return 2
+    if args.command == "alerts":
+        return alerts_cli.run(args, settings)
     structured_logging.configure(settings.log_level)
     runner: Callable[[Coroutine[Any, Any, int]], int] = asyncio.run
     try:

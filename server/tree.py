@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from actors import agents, audit, calculation, mailer, rates
+from actors import agents, alerting, audit, calculation, mailer, payments, rates
+from actors import leads as lead_actors
 from actors.runtime import ChildSpec, SupervisorSpec
 from ops.config import Settings
 
@@ -15,6 +16,9 @@ def build_tree(settings: Settings) -> SupervisorSpec:
         *agents.child_specs(settings),
         *calculation.child_specs(settings),
         *audit.child_specs(settings),
+        *payments.child_specs(settings),
+        *alerting.child_specs(settings),
+        *lead_actors.child_specs(settings),
     ]
     return SupervisorSpec(
         name="rateline",

@@ -66,8 +66,8 @@ def deployment_facts(settings: Settings) -> DeploymentFacts:
         argon2_time_cost=settings.argon2_time_cost,
         trusted_proxies=[p for p in settings.trusted_proxies.split(",") if p.strip()],
         keyed_urls=keyed,
-        stripe_secret_key=getattr(settings, "stripe_secret_key", None),
-        stripe_webhook_secret=getattr(settings, "stripe_webhook_secret", None),
+        stripe_secret_key=settings.stripe_secret_key,
+        stripe_webhook_secret=settings.stripe_webhook_secret,
     )
 
 

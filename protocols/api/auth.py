@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from protocols.api.payments import Subscription
+
 Role = Literal["consumer", "broker", "admin"]
 
 EmailField = Annotated[
@@ -73,6 +75,7 @@ class User(msgspec.Struct, kw_only=True):
     role: Role
     email_verified: bool
     created_at: datetime
+    subscription: Subscription | None = None
 
 
 class LoginResponse(msgspec.Struct, kw_only=True):

@@ -45,6 +45,7 @@ from server.auth import (
     sign_in_verdict,
     user_agent,
 )
+from server.routes.payments import subscription_of
 from server.routing import ApiRoutes, json_response
 from storage import accounts as store
 from storage import sessions as session_store
@@ -306,6 +307,7 @@ async def me(request: web.Request) -> User:
         role=user.role,  # type: ignore[arg-type]
         email_verified=user.email_verified,
         created_at=user.created_at,
+        subscription=await subscription_of(request, user.id),
     )
 
 
