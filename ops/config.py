@@ -287,6 +287,13 @@ class Settings:
         "Comma list of web origins (scheme://host[:port]) besides RATELINE_PUBLIC_URL's"
         " whose pages may open /ws signed in with the session cookie.",
     )
+    # Database faults
+    db_watchdog_seconds: float = setting(
+        "RATELINE_DB_WATCHDOG_SECONDS",
+        1.0,
+        "Seconds between checks that the embedded PostgreSQL runs; restarted when not.",
+        above=0,
+    )
 
     # Payments
     stripe_secret_key: str | None = setting(

@@ -45,6 +45,7 @@ from server.routes import (
 from server.routes import alerts as alerts_routes
 from server.routing import AUTH_GUARD
 from server.tree import build_tree
+from server.unavailable import database_unavailable
 from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ def create_app(
         client_max_size=settings.max_body_bytes,
         middlewares=[request_context, problems],
     )
+    app.middlewares.append(database_unavailable)  # innermost: inside `problems`
     app[keys.CONFIG] = settings
     app[keys.READINESS_CHECKS] = []
     app[keys.DEPS] = {"settings": settings, "node": node_name()}
@@ -127,6 +129,7 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
         data_dir=settings.data_dir,
         min_size=settings.db_pool_min,
         max_size=settings.db_pool_max,
+        watch_every=settings.db_watchdog_seconds,
     )
     app[keys.DB] = db
     app[keys.DEPS]["db"] = db

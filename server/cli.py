@@ -21,7 +21,7 @@ from server import admin_cli, alerts_cli, audit_cli, backup_cli
 from server.app import create_app
 from server.client_address import trusted_networks
 from server.tree import build_tree
-from storage.database import Database
+from storage.database import Database, connection_error
 from storage.embedded import DataDirInUse
 
 log = logging.getLogger("rateline")
@@ -98,6 +98,12 @@ def main(argv: list[str] | None = None) -> int:
         log.error("cannot start: %s", exc)
         print(f"rateline: {exc}", file=sys.stderr)
         return 3
+    except Exception as exc:
+        if connection_error(exc) is None:
+            raise
+        log.error("cannot start: the database is unavailable", extra={"error": repr(exc)})
+        print(f"rateline: the database is unavailable: {exc!r}", file=sys.stderr)
+        return 4
 
 
 async def _migrate(settings: Settings) -> int:

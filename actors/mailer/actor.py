@@ -22,6 +22,7 @@ from actors.mailer.courier import Courier, DeliveryReport
 from actors.mailer.outbox import WAKE_CHANNEL
 from actors.runtime import ActorContext, RatelineActor
 from protocols.smtp import SmtpSender
+from storage.database import connection_error
 from storage.notifications import listen
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,11 @@ class Tick:
     """The timer fired."""
 
 
+@dataclass(frozen=True)
+class RetryDelivery:
+    """Look at the outbox again after the database was away."""
+
+
 class MailerActor(RatelineActor):
     def __init__(self, ctx: ActorContext, config: MailerConfig) -> None:
         super().__init__(ctx)
@@ -46,6 +52,8 @@ class MailerActor(RatelineActor):
         self.courier: Courier | None = None
         self._listener: Any = None
         self._stopped = False
+        self._away = 0  # deliveries in a row that found the database away
+        self._retry_pending = False
 
     def on_start(self) -> None:
         db = self.ctx.deps["db"]
@@ -63,14 +71,7 @@ class MailerActor(RatelineActor):
             log.info("no SMTP configured: emails are held in the outbox")
         else:
             log.info("mailer delivering", extra={"smtp": self.config.smtp.describe()})  # type: ignore[union-attr]
-        try:
-            self._listener = self.run_io(
-                listen(db.dsn, WAKE_CHANNEL, lambda _payload: self._wake()), timeout=10
-            )
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-            log.warning(
-                "outbox LISTEN unavailable; relying on the timer", extra={"error": repr(exc)}
-            )
+        self._listen()
         self.tell_later(self.config.poll_interval, Tick())
         self._wake()
 
@@ -81,6 +82,9 @@ class MailerActor(RatelineActor):
         self._shutdown()
 
     def handle(self, message: Any) -> Any:
+        if isinstance(message, RetryDelivery):
+            self._retry_pending = False
+            return self._deliver()
         if isinstance(message, Tick):
             self.tell_later(self.config.poll_interval, Tick())
             return self._deliver()
@@ -90,12 +94,50 @@ class MailerActor(RatelineActor):
 
     def _deliver(self) -> DeliveryReport:
         assert self.courier is not None
-        report: DeliveryReport = self.run_io(
-            self.courier.deliver_due(max_batches=1), timeout=self.config.lease.total_seconds()
-        )
+        try:
+            report: DeliveryReport = self.run_io(
+                self.courier.deliver_due(max_batches=1), timeout=self.config.lease.total_seconds()
+            )
+        except Exception as exc:
+            if connection_error(exc) is None:
+                raise
+            return self._database_away(exc)
+        if self._away:
+            log.info("outbox reachable again", extra={"failures": self._away})
+            self._away = 0
+        if self._listener is None or self._listener.is_closed():
+            self._listen()  # the database came back: hear commits again
         if report.claimed >= self.config.batch_size:
             self._wake()
         return report
+
+    def _database_away(self, exc: BaseException) -> DeliveryReport:
+        """The outbox cannot be read: mail stays where it is; look again soon,
+        backing off, with one retry pending at a time."""
+        self._away += 1
+        delay = min(self.config.poll_interval, 0.5 * 2 ** min(self._away, 10))
+        if self._away & (self._away - 1) == 0:  # the 1st, 2nd, 4th, 8th ... in a row
+            log.warning(
+                "outbox unreachable; mail waits for the database",
+                extra={"error": repr(exc), "failures": self._away, "retry_in_seconds": delay},
+            )
+        if not self._retry_pending:
+            self._retry_pending = True
+            self.tell_later(delay, RetryDelivery())
+        return DeliveryReport(errors=[f"database unavailable: {type(exc).__name__}"])
+
+    def _listen(self) -> None:
+        if self._stopped:
+            return
+        try:
+            self._listener = self.run_io(
+                listen(self.ctx.deps["db"].dsn, WAKE_CHANNEL, lambda _payload: self._wake()),
+                timeout=10,
+            )
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            log.warning(
+                "outbox LISTEN unavailable; relying on the timer", extra={"error": repr(exc)}
+            )
 
     # -- waking up ---------------------------------------------------------------
 

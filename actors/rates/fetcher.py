@@ -143,7 +143,7 @@ class RateFetcher(RatelineActor):
 
         try:
             stored, changed = self._commit(result.records)
-        except (asyncpg.PostgresError, OSError, TimeoutError) as exc:
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
             return self._failed(STORAGE, f"could not store: {type(exc).__name__}")
 
         if not result.errors:

@@ -39,7 +39,9 @@ async def readyz(request: web.Request) -> web.Response:
         await request.app[keys.DB].ping()
         parts.append(keys.Readiness("database", True))
     except Exception as exc:
-        parts.append(keys.Readiness("database", False, type(exc).__name__))
+        parts.append(
+            keys.Readiness("database", False, f"database unavailable ({type(exc).__name__})")
+        )
     down = request.app[keys.SYSTEM].unhealthy_permanent()
     parts.append(keys.Readiness("actors", not down, ", ".join(f"{n} is down" for n in down)))
     for check in request.app[keys.READINESS_CHECKS]:
