@@ -340,6 +340,13 @@ class Settings:
         "RATELINE_ALERTMANAGER_URL", None, "Alertmanager base URL alerts are pushed to (API v2)."
     )
 
+    # Web app
+    stripe_js_url: str = setting(
+        "RATELINE_STRIPE_JS_URL",
+        "https://js.stripe.com/v3/",
+        "Stripe.js the payment page loads (the only outside script of the web app).",
+    )
+
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value, meta = getattr(self, f.name), f.metadata
