@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import shutil
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -30,9 +29,6 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-RESULTS = Path(__file__).resolve().parent.parent / "test-results"
 
 
 def chromium_path() -> str:
@@ -78,47 +74,6 @@ async def launch_browser() -> AsyncIterator[Any]:
             yield browser
         finally:
             await browser.close()
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """Keeps the call's report on the test, so `new_page` knows it failed."""
-    outcome = yield
-    report = outcome.get_result()
-    if report.when == "call":
-        item.report_call = report  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    async for launched in launch_browser():
-        yield launched
-
-
-@pytest.fixture
-async def new_page(
-    browser: Any, request: pytest.FixtureRequest
-) -> AsyncIterator[Callable[..., Any]]:
-    """Pages in fresh browser contexts (one person each); on failure each
-    page's screenshot is saved under test-results/<test>/."""
-    pages: list[Any] = []
-
-    async def open_page() -> Any:
-        context = await browser.new_context()
-        page = await context.new_page()
-        page.set_default_timeout(10_000)
-        pages.append(page)
-        return page
-
-    yield open_page
-    report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
-        folder = RESULTS / re.sub(r"[^\w.-]", "_", request.node.name)
-        folder.mkdir(parents=True, exist_ok=True)
-        for number, page in enumerate(pages, 1):
-            await page.screenshot(path=str(folder / f"page-{number}.png"), full_page=True)
-    for page in pages:
-        await page.context.close()
 
 
 async def sign_up_and_in(page: Any, site: str, db: Database, email: str, role: str) -> None:

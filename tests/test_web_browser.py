@@ -17,7 +17,7 @@ from server import keys
 from storage.database import Database
 from tests.browser import sign_up_and_in, start_site
 
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.browser_fixtures"]
 
 
 @pytest.fixture

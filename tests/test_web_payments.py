@@ -23,7 +23,7 @@ from tests.payments_support import (  # noqa: E402
     stripe_settings,
 )
 
-pytest_plugins = ["tests.browser", "tests.payments_support"]
+pytest_plugins = ["tests.browser_fixtures", "tests.payments_support"]
 
 ATTACH_DECLINED_CARD = "4000000000000002"
 
