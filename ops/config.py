@@ -401,6 +401,13 @@ class Settings:
         "Folder of pg_dump and pg_restore; unset: the embedded ones, else the PATH.",
     )
 
+    # Web app
+    stripe_js_url: str = setting(
+        "RATELINE_STRIPE_JS_URL",
+        "https://js.stripe.com/v3/",
+        "Stripe.js the payment page loads (the only outside script of the web app).",
+    )
+
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value, meta = getattr(self, f.name), f.metadata

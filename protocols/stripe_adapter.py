@@ -142,6 +142,14 @@ class StripeGateway:
             self._v1.payment_intents.create_async, params, {"idempotency_key": idempotency_key}
         )
 
+    async def create_setup_intent(self) -> dict[str, Any]:
+        """A SetupIntent the browser confirms with the card, which makes a
+        PaymentMethod for payments to attach and charge."""
+        return await _call(
+            self._v1.setup_intents.create_async,
+            {"usage": "off_session", "payment_method_types": ["card"]},
+        )
+
     async def create_subscription(
         self, *, customer: str, plan_id: str, metadata: dict[str, str], idempotency_key: str
     ) -> dict[str, Any]:

@@ -183,6 +183,8 @@ def running_url(data_dir: Path) -> str | None:
         return None
     url: str = info.get_uri()
     return url
+
+
 def _is_live_postgres(pid: int) -> bool:
     """False for a zombie, or for a pid the system has given to another program."""
     try:

@@ -14,9 +14,11 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from ops.config import Settings
+from storage.database import Database
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -72,3 +74,22 @@ async def launch_browser() -> AsyncIterator[Any]:
             yield browser
         finally:
             await browser.close()
+
+
+async def sign_up_and_in(page: Any, site: str, db: Database, email: str, role: str) -> None:
+    """An account made through the pages, given `role`, signed in on `page`."""
+    password = "compiler-nanoseconds-1906"
+    async with aiohttp.ClientSession() as http:
+        created = await http.post(
+            site + "/api/auth/register",
+            json={"email": email, "password": password, "name": role.title()},
+        )
+        assert created.status == 202, await created.text()
+    await db.pool.execute(
+        "UPDATE users SET role = $2, email_verified_at = now() WHERE email = $1", email, role
+    )
+    await page.goto(site + "/login")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("heading", name=f"Hello, {role.title()}").wait_for()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,41 +15,9 @@ import pytest
 from ops.config import Settings
 from server import keys
 from storage.database import Database
-from tests.browser import launch_browser, start_site
+from tests.browser import sign_up_and_in, start_site
 
-RESULTS = Path(__file__).resolve().parent.parent / "test-results"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    async for launched in launch_browser():
-        yield launched
-
-
-@pytest.fixture
-async def new_page(
-    browser: Any, request: pytest.FixtureRequest
-) -> AsyncIterator[Callable[..., Any]]:
-    """Pages in fresh browser contexts (one person each); on failure each
-    page's screenshot is saved under test-results/<test>/."""
-    pages: list[Any] = []
-
-    async def open_page() -> Any:
-        context = await browser.new_context()
-        page = await context.new_page()
-        page.set_default_timeout(10_000)
-        pages.append(page)
-        return page
-
-    yield open_page
-    report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
-        folder = RESULTS / re.sub(r"[^\w.-]", "_", request.node.name)
-        folder.mkdir(parents=True, exist_ok=True)
-        for number, page in enumerate(pages, 1):
-            await page.screenshot(path=str(folder / f"page-{number}.png"), full_page=True)
-    for page in pages:
-        await page.context.close()
+pytest_plugins = ["tests.browser_fixtures"]
 
 
 @pytest.fixture
@@ -195,25 +163,6 @@ async def test_a_bad_input_shows_the_message_beside_its_field(
     assert "850" in await message.text_content()
     assert await page.get_attribute("input[name=credit_score]", "aria-invalid") == "true"
     assert await page.locator(".field:has(input[name=price]) .field-error").count() == 0
-
-
-async def sign_up_and_in(page: Any, site: str, db: Database, email: str, role: str) -> None:
-    """An account made through the pages, given `role`, signed in on `page`."""
-    password = "compiler-nanoseconds-1906"
-    async with aiohttp.ClientSession() as http:
-        created = await http.post(
-            site + "/api/auth/register",
-            json={"email": email, "password": password, "name": role.title()},
-        )
-        assert created.status == 202, await created.text()
-    await db.pool.execute(
-        "UPDATE users SET role = $2, email_verified_at = now() WHERE email = $1", email, role
-    )
-    await page.goto(site + "/login")
-    await page.get_by_label("Email").fill(email)
-    await page.get_by_label("Password").fill(password)
-    await page.get_by_role("button", name="Sign in").click()
-    await page.get_by_role("heading", name=f"Hello, {role.title()}").wait_for()
 
 
 async def test_an_admin_sees_the_findings_and_searches_the_audit_log(

@@ -74,6 +74,11 @@ class CancelSubscription:
 
 
 @dataclass(frozen=True)
+class PrepareCard:
+    """The browser is about to collect a card; answers a SetupIntent's client secret."""
+
+
+@dataclass(frozen=True)
 class Reconcile:
     """The timer fired (or someone wants the books checked now)."""
 
@@ -130,6 +135,9 @@ class PaymentsActor(RatelineActor):
             return self.run_io(ledger.cancel(message.user_id), timeout=IO_TIMEOUT)
         if isinstance(message, Reconcile):
             return self._reconcile(ledger)
+        if isinstance(message, PrepareCard):
+            secret: str = self.run_io(checkout.card_setup(), timeout=IO_TIMEOUT)
+            return secret
         raise TypeError(f"{self.name} does not handle {message!r}")
 
     def _reconcile(self, ledger: PaymentLedger) -> Reconciled | None:

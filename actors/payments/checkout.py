@@ -96,6 +96,16 @@ class Checkout:
                 )
         return Started(row.id, intent["client_secret"])
 
+    async def card_setup(self) -> str:
+        """The client secret of a SetupIntent; Stripe.js confirms it with the card."""
+        try:
+            intent = await self.stripe.create_setup_intent()
+        except StripeUnavailable:
+            raise unavailable() from None
+        except StripeRefused as exc:
+            raise Problem(402, "Card setup failed", str(exc)) from None
+        return str(intent["client_secret"])
+
     async def _row_for(self, user_id: uuid.UUID, plan: PlanRow, key: str | None) -> PaymentRow:
         """The local row, written before Stripe hears of the payment."""
         if key is not None:

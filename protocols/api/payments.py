@@ -61,6 +61,20 @@ class Created(msgspec.Struct, kw_only=True):
     publishable_key: str | None
 
 
+class PaymentsConfig(msgspec.Struct, kw_only=True):
+    """What the payment page needs before it shows the card form."""
+
+    publishable_key: str | None
+    stripe_js_url: str
+
+
+class CardSetup(msgspec.Struct, kw_only=True):
+    """A SetupIntent's client secret: Stripe.js confirms it with the card,
+    and the PaymentMethod it makes goes to /api/payments/create."""
+
+    client_secret: str
+
+
 class ConfirmPayment(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     payment_id: uuid.UUID
 

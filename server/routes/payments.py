@@ -22,15 +22,18 @@ from actors.payments.actor import (
     CancelSubscription,
     ConfirmPayment,
     CreatePayment,
+    PrepareCard,
     RefundPayment,
 )
 from actors.payments.metrics import WEBHOOK_EVENTS
 from actors.runtime import ActorUnavailable
 from protocols.api.payments import (
+    CardSetup,
     Confirmed,
     Created,
     NewPlan,
     Payment,
+    PaymentsConfig,
     PaymentsQuery,
     Plan,
     Subscription,
@@ -120,6 +123,27 @@ async def list_plans(request: web.Request) -> list[Plan]:
     """The plans on sale, amounts in US dollars"""
     _configured(request)
     return [plan_view(p) for p in await store.plans(request.app[keys.DB].pool)]
+
+
+@routes.get("/api/payments/config", response=PaymentsConfig)
+async def payments_config(request: web.Request) -> PaymentsConfig:
+    """The publishable key and the Stripe.js URL the payment page loads"""
+    _configured(request)
+    settings = request.app[keys.CONFIG]
+    return PaymentsConfig(
+        publishable_key=settings.stripe_publishable_key, stripe_js_url=settings.stripe_js_url
+    )
+
+
+@routes.post("/api/payments/card-setup", response=CardSetup, auth="user")
+async def card_setup(request: web.Request) -> CardSetup:
+    """Start collecting a card: Stripe.js confirms the SetupIntent with it
+
+    The PaymentMethod it makes is what /api/payments/create takes as `payment_method`.
+    """
+    _configured(request)
+    await require_user(request)
+    return CardSetup(client_secret=await _ask(request, PrepareCard()))
 
 
 @routes.post("/api/payments/plans", body=NewPlan, response=Plan, status=201, auth="admin")

@@ -14,13 +14,21 @@ const PAGES = {
   "/reset-password": () => import("./pages/reset.js"),
   "/account": () => import("./pages/account.js"),
   "/admin": () => import("./pages/admin.js"),
+  "/payments": () => import("./pages/payments.js"),
 };
+
+// The payment page is served with its own policy (Stripe.js may load there
+// and nowhere else), so it, and any page after it, opens as a new document.
+const PAYMENT_PAGE = "/payments";
+const loadedAs = location.pathname;
+const newDocument = (pathname) => pathname !== loadedAs && (pathname === PAYMENT_PAGE || loadedAs === PAYMENT_PAGE);
 
 const main = document.getElementById("main");
 let leave = null;
 
 export async function show(path, { push = true } = {}) {
   const url = new URL(path, location.origin);
+  if (push && newDocument(url.pathname)) return location.assign(url);
   if (push) history.pushState(null, "", url);
   const load = PAGES[url.pathname];
   if (leave) {
@@ -44,7 +52,7 @@ document.addEventListener("click", (event) => {
   const link = event.target.closest("a[href]");
   if (!link || link.target || link.hasAttribute("download") || event.ctrlKey || event.metaKey || event.shiftKey) return;
   const url = new URL(link.href);
-  if (url.origin !== location.origin || !(url.pathname in PAGES)) return;
+  if (url.origin !== location.origin || !(url.pathname in PAGES) || newDocument(url.pathname)) return;
   event.preventDefault();
   show(url.pathname + url.search);
 });

@@ -1,8 +1,10 @@
-// The admin view: what the security scanner found and the audit log.
+// The admin view: firing alerts (live), what the security scanner found and
+// the audit log.
 
 import { api, clearProblem, formData, showProblem } from "../api.js";
 import { show } from "../app.js";
 import { field, h } from "../dom.js";
+import { LiveChannels } from "../live.js";
 import { currentUser } from "../session.js";
 
 export async function render(main) {
@@ -12,11 +14,66 @@ export async function render(main) {
     else main.append(h("h1", {}, "Admins only"), h("p", {}, "This page is for the platform's admins."));
     return;
   }
+  const alerts = h("section", { class: "alerts", "aria-labelledby": "alerts-title" });
   const findings = h("section", { class: "findings", "aria-labelledby": "findings-title" });
   const audit = h("section", { class: "audit", "aria-labelledby": "audit-title" });
-  main.append(h("h1", {}, "Admin"), findings, audit);
+  main.append(h("h1", {}, "Admin"), alerts, findings, audit);
+  const live = await renderAlerts(alerts);
   await renderFindings(findings);
   renderAudit(audit);
+  return () => live.close();
+}
+
+// Firing alerts from the API, then kept current by the `alerts:all` channel:
+// its snapshot and updates carry each alert whole, keyed by fingerprint.
+async function renderAlerts(section) {
+  const known = new Map();
+  const list = h("ul", { class: "alert-list", "aria-live": "polite" });
+  const problem = h("p", { class: "form-error", role: "alert", hidden: true });
+  const draw = () => {
+    const firing = [...known.values()].filter((a) => a.state === "firing").sort((a, b) => a.started_at.localeCompare(b.started_at));
+    list.replaceChildren(...(firing.length ? firing.map(alertItem) : [h("li", {}, "No alerts are firing.")]));
+  };
+  const alertItem = (alert) => {
+    const ack = h("button", { type: "button", onclick: async () => {
+      ack.disabled = true;
+      problem.hidden = true;
+      try {
+        known.set(alert.fingerprint, await api("POST", `/api/admin/alerts/${encodeURIComponent(alert.fingerprint)}/ack`));
+        draw();
+      } catch (error) {
+        problem.textContent = error.message;
+        problem.hidden = false;
+        ack.disabled = false;
+      }
+    } }, "Acknowledge");
+    return h(
+      "li",
+      { "data-fingerprint": alert.fingerprint, "data-name": alert.name },
+      h("strong", { class: `sev sev-${alert.severity}` }, alert.severity),
+      " ",
+      alert.name,
+      ": ",
+      alert.summary,
+      h("small", {}, ` since ${alert.started_at}`),
+      alert.acknowledged_by ? h("p", { class: "acked" }, `Acknowledged by ${alert.acknowledged_by} at ${alert.acknowledged_at}`) : h("p", {}, ack),
+    );
+  };
+  section.append(h("h2", { id: "alerts-title" }, "Firing alerts"), problem, list);
+  try {
+    for (const alert of await api("GET", "/api/admin/alerts?state=firing")) known.set(alert.fingerprint, alert);
+  } catch (error) {
+    problem.textContent = error.message;
+    problem.hidden = false;
+  }
+  draw();
+  const live = new LiveChannels();
+  live.subscribe("alerts:all", (frame) => {
+    if (frame.op === "snapshot") known.clear();
+    for (const alert of frame.data.alerts) known.set(alert.fingerprint, alert);
+    draw();
+  });
+  return live;
 }
 
 async function renderFindings(section) {
