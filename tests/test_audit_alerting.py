@@ -11,10 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient
+from prometheus_client import REGISTRY
 
 from actors.alerting.builtin import BUILTIN_RULES
+from actors.audit.actor import NAME as AUDIT
+from actors.audit.actor import Scan
 from actors.audit.scan import FINDINGS_OPEN
 from ops.config import Settings
+from server import keys
 from storage.database import Database
 from tests.alerting_support import Receiver
 from tests.test_agents_api import session_for
@@ -108,3 +112,35 @@ async def test_a_critical_finding_fires_the_alert_and_notifies_then_resolves(
         [resolved] = await until(lambda: notifications(receiver, "resolved"))
         assert resolved["fingerprint"] == fired["fingerprint"]
         assert (await our_alert() or {}).get("state") == "resolved"
+
+
+async def test_a_finding_another_node_stored_fires_on_the_node_that_evaluates(
+    db: Database, settings: Settings, aiohttp_client: Any
+) -> None:
+    """Only the leading node scans; the alerting lead may be elsewhere."""
+    from server.app import create_app
+
+    receiver = Receiver()
+    async with receiver.running() as url:
+        app = create_app(settings.replace(alert_eval_seconds=0.2, alert_webhook_url=url))
+        client: TestClient = await aiohttp_client(app)
+        await client.app[keys.SYSTEM].ask(AUDIT, Scan(), timeout=60)  # after the start-up scan
+        critical = {"severity": "critical"}
+        assert REGISTRY.get_sample_value("rateline_security_findings_open", critical) == 0
+
+        await db.pool.execute(
+            """
+            INSERT INTO security_findings
+                (id, check_id, severity, title, evidence, remedy, first_seen, last_seen)
+            VALUES ('app.dev_mailbox', 'app.dev_mailbox', 'critical',
+                    'The dev mailbox is served on a network address',
+                    'RATELINE_DEV_MAILBOX is on and the server listens on 10.1.2.3',
+                    'configure SMTP', now(), now())
+            """
+        )
+        [fired] = await until(lambda: notifications(receiver, "firing"))
+        assert fired["annotations"]["summary"] == "1 critical security findings are open"
+
+        await db.pool.execute("UPDATE security_findings SET resolved_at = now()")
+        [resolved] = await until(lambda: notifications(receiver, "resolved"))
+        assert resolved["fingerprint"] == fired["fingerprint"]
