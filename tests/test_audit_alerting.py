@@ -102,6 +102,7 @@ async def test_a_critical_finding_fires_the_alert_and_notifies_then_resolves(
 
         assert fired["labels"] == {"alertname": RULE, "severity": "critical"}
         assert fired["annotations"]["summary"] == "1 critical security findings are open"
+        assert "/api/admin/security/findings" in fired["annotations"]["description"]
         alert = await our_alert()
         assert alert is not None and alert["state"] == "firing" and alert["value"] == 1
         assert alert["fingerprint"] == fired["fingerprint"]
