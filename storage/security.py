@@ -135,6 +135,15 @@ async def open_findings(db: Executor) -> list[FindingRow]:
     return [FindingRow(**dict(r)) for r in rows]
 
 
+async def open_counts(db: Executor) -> dict[str, int]:
+    """severity -> how many findings of it are open."""
+    rows = await db.fetch(
+        "SELECT severity, count(*) AS n FROM security_findings"
+        " WHERE resolved_at IS NULL GROUP BY severity"
+    )
+    return {r["severity"]: int(r["n"]) for r in rows}
+
+
 async def is_open(db: Executor, finding_id: str) -> bool:
     return bool(
         await db.fetchval(

@@ -151,5 +151,7 @@ BUILTIN_RULES: list[dict[str, Any]] = [
         "for": "0s",
         "severity": "critical",
         "summary": "{{ $value }} critical security findings are open",
+        "description": "A broken audit chain and credential stuffing count too; the evidence"
+        " and the remedy are at GET /api/admin/security/findings.",
     },
 ]

@@ -135,6 +135,17 @@ async def run_scan(
     return ScanReport(findings, opened, resolved)
 
 
+async def refresh_findings_gauge(pool: asyncpg.Pool) -> None:
+    """Set the open-findings gauge from the stored findings.
+
+    Only the leading node scans, and another node may lead alerting; read
+    from the database, the gauge shows the same figure on every node, and a
+    finding resolved outside a scan (a verified chain) leaves it too."""
+    counts = await store.open_counts(pool)
+    for severity in SEVERITIES:
+        FINDINGS_OPEN.labels(severity).set(counts.get(severity, 0))
+
+
 def chain_broken_finding(why: str) -> Finding:
     return Finding(
         CHAIN_BROKEN,

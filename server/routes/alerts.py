@@ -28,6 +28,7 @@ from ops.loop_lag import watch_loop_lag
 from protocols.api.alerts import AlertOut, AlertQuery, SilenceIn, SilenceOut
 from protocols.problems import Problem, invalid
 from server import keys
+from server.admin_audit import record_admin_action
 from server.auth import require_user, session_token, user_for_token
 from server.routing import ApiRoutes
 from storage import alerts as store
@@ -79,9 +80,17 @@ async def acknowledge(request: web.Request) -> AlertOut:
     """Acknowledge an alert: who and when is shown everywhere, and repeats stop"""
     admin = await require_user(request, "admin")
     fingerprint = request.match_info["fingerprint"]
-    row = await store.acknowledge(
-        request.app[keys.DB].pool, fingerprint, admin.email, datetime.now(UTC)
-    )
+    async with request.app[keys.DB].pool.acquire() as conn, conn.transaction():
+        row = await store.acknowledge(conn, fingerprint, admin.email, datetime.now(UTC))
+        await record_admin_action(
+            request,
+            admin,
+            "alert_acknowledged",
+            "success" if row is not None else "failure",
+            target=fingerprint,
+            details={"alert": row["name"]} if row is not None else {"reason": "no such alert"},
+            conn=conn,
+        )
     if row is None:
         raise Problem(404, "No such alert", f"there is no alert {fingerprint}")
     hub = request.app[keys.DEPS].get("ws_hub")
@@ -113,13 +122,23 @@ def _check_silence(body: SilenceIn) -> None:
 async def add_silence(request: web.Request, body: SilenceIn) -> SilenceOut:
     """Silence the notifications of matching alerts until a time"""
     admin = await require_user(request, "admin")
-    row = await store.add_silence(
-        request.app[keys.DB].pool,
-        matchers=body.matchers,
-        ends_at=body.until,
-        comment=body.comment,
-        by=admin.email,
-    )
+    async with request.app[keys.DB].pool.acquire() as conn, conn.transaction():
+        row = await store.add_silence(
+            conn, matchers=body.matchers, ends_at=body.until, comment=body.comment, by=admin.email
+        )
+        await record_admin_action(
+            request,
+            admin,
+            "silence_created",
+            "success",
+            target=str(row["id"]),
+            details={
+                "matchers": row["matchers"],
+                "until": row["ends_at"].isoformat(),
+                "comment": row["comment"],
+            },
+            conn=conn,
+        )
     return _silence_out(row)
 
 
@@ -133,11 +152,23 @@ async def list_silences(request: web.Request) -> list[SilenceOut]:
 @routes.delete("/api/admin/silences/{id}", status=204, auth="admin")
 async def end_silence(request: web.Request) -> web.Response:
     """End a silence now"""
+    admin = await require_user(request, "admin")
     try:
         silence_id = uuid.UUID(request.match_info["id"])
     except ValueError:
         raise Problem(404, "No such silence", "the id is not a silence id") from None
-    if not await store.expire_silence(request.app[keys.DB].pool, silence_id):
+    async with request.app[keys.DB].pool.acquire() as conn, conn.transaction():
+        ended = await store.expire_silence(conn, silence_id)
+        await record_admin_action(
+            request,
+            admin,
+            "silence_deleted",
+            "success" if ended else "failure",
+            target=str(silence_id),
+            details={} if ended else {"reason": "no such silence in force"},
+            conn=conn,
+        )
+    if not ended:
         raise Problem(404, "No such silence", f"no silence {silence_id} is in force")
     return web.Response(status=204)
 

@@ -1,15 +1,20 @@
 """The audit log and the security scanner over HTTP (admins only), and the
-start-up service that gives every flow its Auditor (deps["audit"])."""
+start-up service that gives every flow its Auditor (deps["audit"]) and keeps
+the open-findings gauge in step with the database."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 
+import asyncpg
 import orjson
 from aiohttp import web
 
 from actors.audit.auditor import Auditor
-from actors.audit.scan import run_scan
+from actors.audit.scan import refresh_findings_gauge, run_scan
 from protocols.api.audit import AuditEventView, AuditPage, AuditQuery, FindingView, ScanResult
 from server import keys
 from server.auth import client_ip, require_user
@@ -17,16 +22,34 @@ from server.routing import ApiRoutes
 from storage import audit as store
 from storage import security
 
+log = logging.getLogger("rateline.audit")
+
 routes = ApiRoutes(tag="security")
 
 
 async def audit_service(app: web.Application) -> AsyncIterator[None]:
     auditor = Auditor(app[keys.DB].pool)
     app[keys.DEPS]["audit"] = auditor
+    every = app[keys.CONFIG].alert_eval_seconds
+    gauge = asyncio.create_task(_refresh_findings_forever(app[keys.DB].pool, every))
     try:
         yield
     finally:
+        gauge.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await gauge
         await auditor.close()
+
+
+async def _refresh_findings_forever(pool: asyncpg.Pool, every: float) -> None:
+    """Keep this node's open-findings gauge fresh for each evaluation of the
+    alert rules, whichever node scanned."""
+    while True:
+        try:
+            await refresh_findings_gauge(pool)
+        except Exception as exc:  # the database is away: next time
+            log.warning("could not read the open findings", extra={"error": repr(exc)})
+        await asyncio.sleep(every)
 
 
 @routes.get(

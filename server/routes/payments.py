@@ -44,6 +44,7 @@ from protocols.api.payments import CreatePayment as CreateBody
 from protocols.problems import Problem, invalid
 from protocols.stripe_adapter import BadSignature, verify_webhook
 from server import keys
+from server.admin_audit import record_admin_action
 from server.auth import require_user
 from server.routing import ApiRoutes
 from storage import payments as store
@@ -150,13 +151,25 @@ async def card_setup(request: web.Request) -> CardSetup:
 async def add_plan(request: web.Request, body: NewPlan) -> Plan:
     """Put a new plan on sale (admin)"""
     _configured(request)
-    row = await store.add_plan(
-        request.app[keys.DB].pool,
-        code=body.code,
-        name=body.name,
-        amount_cents=body.amount_cents,
-        billing_interval=body.interval,
-    )
+    admin = await require_user(request, "admin")
+    async with request.app[keys.DB].pool.acquire() as conn, conn.transaction():
+        row = await store.add_plan(
+            conn,
+            code=body.code,
+            name=body.name,
+            amount_cents=body.amount_cents,
+            billing_interval=body.interval,
+        )
+        plan = {"name": body.name, "amount_cents": body.amount_cents, "interval": body.interval}
+        await record_admin_action(
+            request,
+            admin,
+            "plan_added",
+            "success" if row is not None else "failure",
+            target=body.code,
+            details=plan if row is not None else {**plan, "reason": "the code is taken"},
+            conn=conn,
+        )
     if row is None:
         raise invalid("/code", f"a plan {body.code!r} exists already; choose another code")
     return plan_view(row)
@@ -267,11 +280,32 @@ async def cancel(request: web.Request) -> Subscription:
 async def refund(request: web.Request) -> Payment:
     """Refund a succeeded payment in full (admin)"""
     _configured(request)
+    admin = await require_user(request, "admin")
     try:
         payment_id = uuid.UUID(request.match_info["id"])
     except ValueError:
         raise Problem(404, "No such payment", "the id is not a payment id") from None
-    return payment_view(await _ask(request, RefundPayment(payment_id=payment_id)))
+    try:
+        row = await _ask(request, RefundPayment(payment_id=payment_id))
+    except Problem as problem:
+        await record_admin_action(
+            request,
+            admin,
+            "payment_refunded",
+            "failure",
+            target=str(payment_id),
+            details={"status": problem.status, "reason": problem.title},
+        )
+        raise
+    await record_admin_action(
+        request,
+        admin,
+        "payment_refunded",
+        "success",
+        target=str(payment_id),
+        details={"user_id": str(row.user_id), "amount_cents": row.amount_cents},
+    )
+    return payment_view(row)
 
 
 @routes.get("/api/payments", query=PaymentsQuery, response=list[Payment], auth="admin")
