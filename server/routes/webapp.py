@@ -27,6 +27,8 @@ PAGE_PATHS = (
     "/reset-password",
     "/account",
     "/admin",
+    "/talk-to-a-broker",
+    "/broker",
 )
 
 

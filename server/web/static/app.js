@@ -14,6 +14,8 @@ const PAGES = {
   "/reset-password": () => import("./pages/reset.js"),
   "/account": () => import("./pages/account.js"),
   "/admin": () => import("./pages/admin.js"),
+  "/talk-to-a-broker": () => import("./pages/lead.js"),
+  "/broker": () => import("./pages/broker.js"),
 };
 
 const main = document.getElementById("main");
@@ -57,6 +59,10 @@ document.addEventListener("rateline:user", ({ detail: user }) => {
     node.hidden = !wanted[node.dataset.when];
   }
   document.getElementById("who").textContent = user ? user.name : "";
+});
+
+document.addEventListener("rateline:user", ({ detail: user }) => {
+  for (const node of document.querySelectorAll("[data-when=broker]")) node.hidden = user?.role !== "broker";
 });
 
 currentUser();
