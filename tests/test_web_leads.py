@@ -106,7 +106,7 @@ async def test_a_lead_from_the_form_reaches_the_brokers_desk_live_and_is_accepte
     assert status == "won"
 
 
-async def test_a_broker_who_was_away_finds_the_offer_and_the_notification(
+async def test_a_broker_who_was_away_finds_the_offers_and_the_notifications(
     site: str,  # noqa: F811
     db: Database,
     new_page: Callable[..., Any],  # noqa: F811
@@ -114,36 +114,49 @@ async def test_a_broker_who_was_away_finds_the_offer_and_the_notification(
     desk = await new_page()
     await broker_desk(desk, site, db, "away@example.com")
     await desk.goto(site + "/")
+    ids = []
     async with aiohttp.ClientSession() as http:
-        body = {
-            "name": "Sam Rivera",
-            "email": "sam@example.com",
-            "phone": "(415) 555-0199",
-            "state": "CA",
-            "purpose": "refinance",
-            "price": "800000",
-            "loan_balance": "400000",
-            "timeline": "now",
-            "consent": {"agreed": True, "text": "I agree to be contacted.", "version": "t1"},
-        }
-        sent = await http.post(site + "/api/leads", json=body)
-        assert sent.status == 202, await sent.text()
-        lead_id = (await sent.json())["id"]
-    await eventually(lambda: db.pool.fetchval("SELECT 1 FROM lead_offers"))
+        for name, phone in (("Sam Rivera", "(415) 555-0199"), ("Kim Park", "(415) 555-0177")):
+            body = {
+                "name": name,
+                "email": f"{name.split()[0].lower()}@example.com",
+                "phone": phone,
+                "state": "CA",
+                "purpose": "refinance",
+                "price": "800000",
+                "loan_balance": "400000",
+                "timeline": "now",
+                "consent": {"agreed": True, "text": "I agree to be contacted.", "version": "t1"},
+            }
+            sent = await http.post(site + "/api/leads", json=body)
+            assert sent.status == 202, await sent.text()
+            ids.append((await sent.json())["id"])
+    await eventually(lambda: db.pool.fetchval("SELECT count(*) = 2 FROM lead_offers"))
     await desk.goto(site + "/broker")
-    offer = desk.locator(f".offer[data-lead='{lead_id}']")
-    await offer.wait_for()
-    assert "Sam" in await offer.text_content()
-    note = desk.locator(".notifications li[data-kind=lead_offered].unread")
+    declined, taken = (desk.locator(f".offer[data-lead='{i}']") for i in ids)
+    await declined.wait_for()
+    assert "Sam" in await declined.text_content() and "Kim" in await taken.text_content()
+    note = desk.locator(".notifications li[data-kind=lead_offered].unread").first
     await note.wait_for()
-    assert "Sam" in await note.text_content()
     await note.get_by_role("button", name="Mark read").click()
     await desk.locator(".notifications li[data-kind=lead_offered].read").wait_for()
     unread = await db.pool.fetchval("SELECT count(*) FROM notifications WHERE read_at IS NULL")
-    assert unread == 0
+    assert unread == 1
 
-    await offer.get_by_role("button", name="Decline").click()
-    await offer.wait_for(state="detached")
+    await declined.get_by_role("button", name="Decline").click()
+    await declined.wait_for(state="detached")
+    # Taken meanwhile on the broker's other device: the desk's Accept says so.
+    cookie = next(c for c in await desk.context.cookies() if c["name"] == "rateline_session")
+    async with aiohttp.ClientSession() as http:
+        elsewhere = await http.post(
+            f"{site}/api/leads/{ids[1]}/accept",
+            headers={"Authorization": f"Bearer {cookie['value']}"},
+        )
+        assert elsewhere.status == 200, await elsewhere.text()
+    await taken.get_by_role("button", name="Accept").click()
+    await taken.get_by_text("Too late").wait_for()
+    assert "another broker took it" in await taken.text_content()
+    assert await taken.get_by_role("button", name="Accept").is_disabled()
 
 
 async def test_a_form_without_consent_shows_the_message_beside_the_consent_box(

@@ -134,7 +134,7 @@ class Desk {
       this.placeholder();
       if (verb === "accept") this.showLead(result);
     } catch (error) {
-      const why = error.status === 409 ? `Someone else took this lead, or the offer ended. ${error.message}` : error.message;
+      const why = error.status === 409 ? `Too late: ${error.message}.` : error.message;
       this.withdraw(card.dataset.lead, why);
     }
   }
