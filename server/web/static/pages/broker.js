@@ -132,7 +132,7 @@ class Desk {
       this.cards.delete(card.dataset.lead);
       card.remove();
       this.placeholder();
-      if (verb === "accept") this.showLead(result);
+      if (verb === "accept") this.showLead(result).querySelector("button")?.focus();
     } catch (error) {
       const why = error.status === 409 ? `Too late: ${error.message}.` : error.message;
       this.withdraw(card.dataset.lead, why);
