@@ -36,6 +36,8 @@ PAGE_PATHS = (
     "/account",
     "/admin",
     "/payments",
+    "/talk-to-a-broker",
+    "/broker",
 )
 PAYMENT_PAGE = "/payments"
 

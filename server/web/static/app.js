@@ -15,6 +15,8 @@ const PAGES = {
   "/account": () => import("./pages/account.js"),
   "/admin": () => import("./pages/admin.js"),
   "/payments": () => import("./pages/payments.js"),
+  "/talk-to-a-broker": () => import("./pages/lead.js"),
+  "/broker": () => import("./pages/broker.js"),
 };
 
 // The payment page is served with its own policy (Stripe.js may load there
@@ -61,7 +63,12 @@ window.addEventListener("popstate", () => show(location.pathname + location.sear
 
 document.addEventListener("rateline:user", ({ detail: user }) => {
   for (const node of document.querySelectorAll("[data-when]")) {
-    const wanted = { "signed-in": Boolean(user), "signed-out": !user, admin: user?.role === "admin" };
+    const wanted = {
+      "signed-in": Boolean(user),
+      "signed-out": !user,
+      admin: user?.role === "admin",
+      broker: user?.role === "broker",
+    };
     node.hidden = !wanted[node.dataset.when];
   }
   document.getElementById("who").textContent = user ? user.name : "";

@@ -76,7 +76,10 @@ function renderQuote(quote, input) {
     { class: "recommendations" },
     ...quote.recommendations.map((item) => h("li", { "data-kind": item.kind }, h("strong", {}, item.title), h("p", {}, item.detail))),
   );
-  return [h("div", { class: "table-wrap" }, table), h("h2", {}, "Recommendations"), advice, schedule];
+  const about = new URLSearchParams({ calculation_id: quote.id, price: input.price, down_payment: input.down_payment, state: input.state });
+  if (input.credit_score) about.set("credit_score", input.credit_score);
+  const talk = h("p", {}, h("a", { class: "cta", href: `/talk-to-a-broker?${about}` }, "Talk to a broker about this"));
+  return [h("div", { class: "table-wrap" }, table), talk, h("h2", {}, "Recommendations"), advice, schedule];
 }
 
 function loanAmount(option, input) {
