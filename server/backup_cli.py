@@ -15,13 +15,19 @@ import socket
 import sys
 from pathlib import Path
 
+import asyncpg
+
+from actors.audit.actor import checkpoint_store
+from actors.audit.verify import Checkpoint
 from actors.backup import service
 from actors.backup.config import BackupConfig
 from actors.backup.pipeline import StageFailed
 from actors.backup.recovery import RecoveryError, choose, restore_into
 from ops.config import Settings
 from protocols.backup_store import DestinationError
+from storage import audit as audit_store
 from storage import backups as store
+from storage.audit import AuditEvent
 from storage.database import Database
 from storage.embedded import DataDirInUse, EmbeddedPostgres, running_url
 
@@ -118,6 +124,8 @@ async def restore(args: argparse.Namespace, settings: Settings) -> int:
         restored = await restore_into(
             dsn, destination, manifest, force=args.force, pg_bin=config.pg_bin
         )
+        if restored.difference is None:
+            await record_restore(dsn, settings, manifest.id, force=args.force)
     except (RecoveryError, DestinationError) as exc:
         print(f"rateline: {exc}", file=sys.stderr)
         return 2
@@ -139,3 +147,24 @@ async def restore(args: argparse.Namespace, settings: Settings) -> int:
         f" match the manifest ({len(manifest.tables)} tables, {manifest.total_rows} rows)"
     )
     return 0
+
+
+async def record_restore(dsn: str, settings: Settings, backup_id: str, *, force: bool) -> None:
+    """The restore is an audit event of the restored database, and a fresh
+    checkpoint: the log went back to the backup's state on purpose."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        async with conn.transaction():
+            [row] = await audit_store.append(
+                conn,
+                [
+                    AuditEvent(
+                        "backup_restored", "success", target=backup_id, details={"force": force}
+                    )
+                ],
+            )
+    finally:
+        await conn.close()
+    await checkpoint_store(settings).append(
+        Checkpoint(row.seq, row.hash, row.at), restored=backup_id
+    )

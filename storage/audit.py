@@ -24,6 +24,9 @@ from storage.database import Executor
 
 AUDIT_LOCK = 0x52_4C_41_55_44_49_54  # "RLAUDIT"
 _COLUMNS = "seq, at, actor, action, target, outcome, ip, request_id, details, hash"
+# `details` travels as text both ways, so no connection's JSON codec touches
+# the very text that was hashed.
+_READ_COLUMNS = _COLUMNS.replace("details", "details::text AS details")
 
 
 @dataclass(frozen=True)
@@ -97,9 +100,10 @@ async def append(
     await conn.execute(
         f"""
         INSERT INTO audit_log ({_COLUMNS})
-        SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[],
-                             $5::text[], $6::text[], $7::text[], $8::text[], $9::json[],
-                             $10::bytea[])
+        SELECT seq, at, actor, action, target, outcome, ip, request_id, details::json, hash
+        FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
+                    $6::text[], $7::text[], $8::text[], $9::text[], $10::bytea[])
+             AS u(seq, at, actor, action, target, outcome, ip, request_id, details, hash)
         """,
         *([getattr(row, name) for row in rows] for name in _COLUMNS.split(", ")),
     )
@@ -158,7 +162,7 @@ async def walk(db: Executor, *, batch: int = 20_000) -> AsyncGenerator[list[asyn
     The next batch is asked for before this one is handed out, so the
     database reads it while the caller hashes. Close it (contextlib.aclosing)
     when stopping early: the connection is free once it is closed."""
-    query = f"SELECT {_COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
+    query = f"SELECT {_READ_COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
     rows = await db.fetch(query, 0, batch)
     while rows:
         following = asyncio.ensure_future(db.fetch(query, rows[-1]["seq"], batch))
@@ -184,7 +188,7 @@ async def search(
     """Newest first; page with `before_seq` (the last seq of the previous page)."""
     rows = await db.fetch(
         f"""
-        SELECT {_COLUMNS} FROM audit_log
+        SELECT {_READ_COLUMNS} FROM audit_log
         WHERE ($1::timestamptz IS NULL OR at >= $1)
           AND ($2::text IS NULL OR action = $2)
           AND ($3::text IS NULL OR actor = $3)

@@ -142,3 +142,51 @@ async def test_rateline_backup_works_beside_a_server_on_the_embedded_database(
         assert manifest.tables["public.rate_observations"].rows == 30
     finally:
         await asyncio.to_thread(server.stop)
+
+
+async def test_a_restore_is_audited_and_its_log_verifies_against_the_checkpoints(
+    db: Database, tmp_path: Path, empty_url: str
+) -> None:
+    from datetime import UTC, datetime
+
+    from actors.audit.actor import checkpoint_store
+    from actors.audit.auditor import Auditor
+    from actors.audit.scan import verify_chain
+    from actors.audit.verify import Checkpoint
+    from ops.config import Settings
+    from storage import audit as audit_store
+
+    folder = tmp_path / "backups"
+    settings = Settings.from_env({}, data_dir=tmp_path, backup_dir=folder)
+    checkpoints = checkpoint_store(settings)
+    auditor = Auditor(db.pool)
+    for n in range(5):
+        await auditor.record("sign_in", "success", target=f"user{n}@example.com")
+    outcome = await backup_once(db, folder_config(folder), FolderDestination(folder))
+    assert outcome.status == "verified"
+    for n in range(5):  # after the backup, then checkpointed: gone after the restore
+        await auditor.record("sign_in", "failure", target=f"late{n}@example.com")
+    seq, head = await audit_store.head(db.pool)
+    await checkpoints.append(Checkpoint(seq, head, datetime.now(UTC)))
+
+    env = {**os.environ, "RATELINE_BACKUP_DIR": str(folder), "RATELINE_DATA_DIR": str(tmp_path)}
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "server.cli", "restore", "--latest", "--database-url", empty_url],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+
+    restored = await asyncpg.create_pool(empty_url, min_size=1, max_size=2)
+    try:
+        last = await restored.fetchrow("SELECT * FROM audit_log ORDER BY seq DESC LIMIT 1")
+        assert (last["action"], last["target"]) == ("backup_restored", outcome.id)
+        assert last["seq"] == 6
+        verdict = await verify_chain(restored, await checkpoints.read())
+        assert verdict.intact and verdict.count == 6, verdict.describe()
+    finally:
+        await restored.close()

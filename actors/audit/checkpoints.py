@@ -39,12 +39,17 @@ class CheckpointStore:
     def __init__(self, open_destination: Callable[[], Destination]) -> None:
         self.open_destination = open_destination
 
-    async def append(self, checkpoint: Checkpoint) -> None:
-        line = {
+    async def append(self, checkpoint: Checkpoint, *, restored: str | None = None) -> None:
+        """`restored` names the backup the database was just restored from: the
+        log legitimately went back to that backup's state, so the checkpoints
+        before this one no longer describe it."""
+        line: dict[str, object] = {
             "seq": checkpoint.seq,
             "hash": checkpoint.hash.hex(),
             "at": checkpoint.at.isoformat(),
         }
+        if restored is not None:
+            line["restored"] = restored
         destination = self.open_destination()
         try:
             kept = await self._text(destination)
@@ -59,10 +64,12 @@ class CheckpointStore:
             text = await self._text(destination)
         finally:
             await destination.close()
-        checkpoints = []
+        checkpoints: list[Checkpoint] = []
         for line in text.splitlines():
             if line.strip():
                 item = orjson.loads(line)
+                if "restored" in item:
+                    checkpoints.clear()
                 checkpoints.append(
                     Checkpoint(
                         item["seq"], bytes.fromhex(item["hash"]), datetime.fromisoformat(item["at"])

@@ -15,6 +15,8 @@ from actors.backup.config import BackupConfig
 from protocols.api.backups import BackupList, BackupOut, BackupStarted
 from protocols.problems import Problem
 from server import keys
+from server.admin_audit import record_admin_action
+from server.auth import require_user
 from server.routing import ApiRoutes
 from storage import backups as store
 from storage.backups import BackupRow
@@ -49,11 +51,13 @@ async def list_backups(request: web.Request) -> BackupList:
 @routes.post("/api/admin/backups", response=BackupStarted, status=202, auth="admin")
 async def start_backup(request: web.Request) -> BackupStarted:
     """Take a backup now; answers at once with its id (admins only)"""
+    admin = await require_user(request, "admin")
     pool = request.app[keys.DB].pool
     deps = request.app[keys.DEPS]
     node = str(deps.get("node", ""))
     running = await store.running_on(pool, node)
     if running is not None:
+        await record_admin_action(request, admin, "backup_requested", "failure", target=running)
         raise Problem(409, "A backup is running", f"backup {running} is still running; wait for it")
     destination = BackupConfig.from_settings(request.app[keys.CONFIG]).destination()
     backup_id = service.new_id()
@@ -65,4 +69,5 @@ async def start_backup(request: web.Request) -> BackupStarted:
     except Exception:
         await store.finish(pool, backup_id, status="failed", stage="dump", detail="no backup actor")
         raise Problem(503, "Backups are unavailable", "the backup worker is not running") from None
+    await record_admin_action(request, admin, "backup_requested", "success", target=backup_id)
     return BackupStarted(id=backup_id)

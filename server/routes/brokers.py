@@ -15,6 +15,7 @@ from actors.leads.actor import NAME, RetryQueue
 from protocols.api.leads import BrokerProfile, BrokerSelfUpdate, BrokerView
 from protocols.problems import FieldError, Problem
 from server import keys
+from server.admin_audit import record_admin_action
 from server.auth import require_user
 from server.routing import ApiRoutes
 from storage import brokers as store
@@ -111,7 +112,7 @@ async def list_brokers(request: web.Request) -> list[BrokerView]:
 )  # fmt: skip
 async def update_broker(request: web.Request, body: BrokerProfile) -> BrokerView:
     """Create or edit a broker's profile, licenses included (admins)"""
-    await require_user(request, "admin")
+    admin = await require_user(request, "admin")
     try:
         user_id = uuid.UUID(request.match_info["id"])
     except ValueError:
@@ -125,4 +126,12 @@ async def update_broker(request: web.Request, body: BrokerProfile) -> BrokerView
         )
     licenses = msgspec.to_builtins(body.licenses)
     await store.save_profile(pool, user_id, _fields(body), licenses)
+    await record_admin_action(
+        request,
+        admin,
+        "broker_profile_set",
+        "success",
+        target=str(user_id),
+        details={"licenses": licenses, "active": body.active},
+    )
     return await _saved(request, user_id)
