@@ -12,6 +12,8 @@ the other nodes broadcast it to their own subscribers
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from itertools import islice
 from typing import Protocol
 
 import asyncpg
@@ -20,12 +22,16 @@ from protocols import bus
 from protocols.channels import ChannelHead
 from storage import channels
 
+# Channels named per NOTIFY, so a payload stays well under PostgreSQL's 8000 bytes.
+ANNOUNCE_CHANNELS = 50
+
 
 class ChannelLog(Protocol):
     async def head(self, channel: str) -> ChannelHead: ...
 
-    async def append(self, channel: str, data: bytes) -> ChannelHead:
-        """Store one update; returns the channel's epoch and the update's offset."""
+    async def append(self, updates: Sequence[tuple[str, bytes]]) -> list[ChannelHead]:
+        """Store updates (channel, data), in one transaction; returns each
+        one's channel epoch and offset, in order."""
         ...
 
     async def read(self, channel: str, after: int, upto: int) -> list[tuple[int, bytes]]:
@@ -43,13 +49,16 @@ class PgChannelLog:
         epoch, offset = (await channels.ensure_channels(self.pool, [channel]))[channel]
         return ChannelHead(epoch, offset)
 
-    async def append(self, channel: str, data: bytes) -> ChannelHead:
+    async def append(self, updates: Sequence[tuple[str, bytes]]) -> list[ChannelHead]:
+        texts = [(channel, data.decode()) for channel, data in updates]
         async with self.pool.acquire() as conn, conn.transaction():
-            heads = await channels.append_updates(conn, [(channel, data.decode())], keep=self.keep)
-            epoch, offset = heads[channel]
-            news = bus.Announcement(self.node, {channel: offset})
-            await channels.announce(conn, bus.encode(news))
-        return ChannelHead(epoch, offset)
+            heads = await channels.append_in_order(conn, texts, keep=self.keep)
+            latest = {channel: head[1] for (channel, _), head in zip(texts, heads, strict=True)}
+            names = iter(latest)
+            while part := list(islice(names, ANNOUNCE_CHANNELS)):
+                news = bus.Announcement(self.node, {name: latest[name] for name in part})
+                await channels.announce(conn, bus.encode(news))
+        return [ChannelHead(epoch, offset) for epoch, offset in heads]
 
     async def read(self, channel: str, after: int, upto: int) -> list[tuple[int, bytes]]:
         rows = await channels.read_updates(self.pool, channel, after, upto)
