@@ -13,12 +13,10 @@ the other nodes broadcast it to their own subscribers
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import islice
 from typing import Protocol
 
 import asyncpg
 
-from protocols import bus
 from protocols.channels import ChannelHead
 from storage import channels
 
@@ -51,13 +49,9 @@ class PgChannelLog:
 
     async def append(self, updates: Sequence[tuple[str, bytes]]) -> list[ChannelHead]:
         texts = [(channel, data.decode()) for channel, data in updates]
-        async with self.pool.acquire() as conn, conn.transaction():
-            heads = await channels.append_in_order(conn, texts, keep=self.keep)
-            latest = {channel: head[1] for (channel, _), head in zip(texts, heads, strict=True)}
-            names = iter(latest)
-            while part := list(islice(names, ANNOUNCE_CHANNELS)):
-                news = bus.Announcement(self.node, {name: latest[name] for name in part})
-                await channels.announce(conn, bus.encode(news))
+        heads = await channels.append_and_announce(
+            self.pool, texts, keep=self.keep, node=self.node, per_notify=ANNOUNCE_CHANNELS
+        )
         return [ChannelHead(epoch, offset) for epoch, offset in heads]
 
     async def read(self, channel: str, after: int, upto: int) -> list[tuple[int, bytes]]:
