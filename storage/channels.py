@@ -40,39 +40,89 @@ async def append_updates(
     conn: Executor, updates: Sequence[tuple[str, str]], *, keep: int
 ) -> dict[str, tuple[str, int]]:
     """Append one update (channel, JSON text) to each of several distinct
-    channels; returns each channel's (epoch, offset of the new update).
+    channels; returns each channel's (epoch, offset of the new update)."""
+    heads = await append_in_order(conn, updates, keep=keep)
+    return {channel: head for (channel, _), head in zip(updates, heads, strict=True)}
 
-    Offsets are taken by bumping the channel's head, so concurrent writers of
-    one channel queue on its row and the history has no gaps. Updates older
-    than the last `keep` are dropped in the same statement.
+
+_APPEND = """
+    WITH d AS (
+        SELECT * FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS d(channel, data, n)
+    ), counts AS (
+        SELECT channel, count(*) AS k FROM d GROUP BY channel
+    ), bumped AS (
+        INSERT INTO ws_channels AS c (channel, head)
+        SELECT channel, k FROM counts ORDER BY channel
+        ON CONFLICT (channel) DO UPDATE SET head = c.head + excluded.head, updated_at = now()
+        RETURNING c.channel, c.epoch, c.head
+    ), numbered AS (
+        SELECT d.n, d.channel, d.data, b.epoch,
+               b.head - counts.k + row_number() OVER (PARTITION BY d.channel ORDER BY d.n) AS seq
+        FROM d JOIN bumped b USING (channel) JOIN counts USING (channel)
+    ), stored AS (
+        INSERT INTO ws_channel_updates (channel, seq, data)
+        SELECT channel, seq, data::json FROM numbered
+    ), trimmed AS (
+        DELETE FROM ws_channel_updates u USING bumped b
+        WHERE u.channel = b.channel AND u.seq <= b.head - $3
+    )
+"""
+
+
+async def append_in_order(
+    conn: Executor, updates: Sequence[tuple[str, str]], *, keep: int
+) -> list[tuple[str, int]]:
+    """Append updates (channel, JSON text), a channel possibly more than once,
+    in one statement; returns each update's (epoch, offset), in input order.
+
+    A channel's updates take the next offsets in the order given, by bumping
+    its head once by their count, so concurrent writers of one channel queue
+    on its row and the history has no gaps. Heads are bumped in channel
+    order, so two writers of overlapping channels cannot deadlock. Updates
+    older than the last `keep` are dropped in the same statement.
     """
     if not updates:
-        return {}
-    names = [channel for channel, _ in updates]
-    payloads = [data for _, data in updates]
+        return []
     rows = await conn.fetch(
-        """
-        WITH d AS (
-            SELECT * FROM unnest($1::text[], $2::text[]) AS d(channel, data)
-        ), bumped AS (
-            INSERT INTO ws_channels AS c (channel, head)
-            SELECT channel, 1 FROM d
-            ON CONFLICT (channel) DO UPDATE SET head = c.head + 1, updated_at = now()
-            RETURNING c.channel, c.epoch, c.head
-        ), stored AS (
-            INSERT INTO ws_channel_updates (channel, seq, data)
-            SELECT b.channel, b.head, d.data::json FROM bumped b JOIN d USING (channel)
-        ), trimmed AS (
-            DELETE FROM ws_channel_updates u USING bumped b
-            WHERE u.channel = b.channel AND u.seq <= b.head - $3
-        )
-        SELECT channel, epoch, head FROM bumped
-        """,
-        names,
-        payloads,
+        _APPEND + "SELECT epoch, seq FROM numbered ORDER BY n",
+        [channel for channel, _ in updates],
+        [data for _, data in updates],
         keep,
     )
-    return {row["channel"]: (row["epoch"], row["head"]) for row in rows}
+    return [(row["epoch"], row["seq"]) for row in rows]
+
+
+async def append_and_announce(
+    conn: Executor, updates: Sequence[tuple[str, str]], *, keep: int, node: str, per_notify: int
+) -> list[tuple[str, int]]:
+    """`append_in_order`, and in the same statement (so in one round trip and
+    its own transaction when `conn` is in none) the bus announcement of the
+    channels' new heads: {"node": node, "heads": {channel: head}}, split
+    into NOTIFYs of at most `per_notify` channels, sent at commit."""
+    if not updates:
+        return []
+    rows = await conn.fetch(
+        _APPEND
+        + """
+        , heads AS (
+            SELECT channel, max(seq) AS head,
+                   (row_number() OVER (ORDER BY channel) - 1) / $5 AS part
+            FROM numbered GROUP BY channel
+        ), told AS (
+            SELECT pg_notify($6, json_build_object(
+                'node', $4::text, 'heads', json_object_agg(channel, head))::text)
+            FROM heads GROUP BY part
+        )
+        SELECT epoch, seq FROM numbered, (SELECT count(*) FROM told) AS t ORDER BY n
+        """,
+        [channel for channel, _ in updates],
+        [data for _, data in updates],
+        keep,
+        node,
+        per_notify,
+        BUS,
+    )
+    return [(row["epoch"], row["seq"]) for row in rows]
 
 
 async def read_updates(

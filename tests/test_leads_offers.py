@@ -186,3 +186,18 @@ async def test_opting_out_stops_contact_and_tells_the_broker(
     taken = await client.post(f"/api/leads/{sent['id']}/accept", headers=who.headers)
     assert taken.status == 409
     assert await outbox(db, "maria@example.com") == ["lead_received"]
+
+
+async def test_a_lead_left_received_by_another_node_is_offered_by_the_leaders_sweep(
+    db: Database, settings: Settings, aiohttp_client: Callable[..., Any]
+) -> None:
+    leader = await start(aiohttp_client, settings)
+    admin = await person(db, "admin")
+    who = await broker(leader, db, admin)
+    ws = await on_channel(leader, who)
+    other = await start(aiohttp_client, settings, with_leads=False)  # captures, never routes
+    sent = await other.post("/api/leads", json=lead_body())
+    assert sent.status == 202
+    update = await next_update(ws, "lead_offered")
+    assert update["data"]["lead"]["id"] == (await sent.json())["id"]
+    await ws.close()

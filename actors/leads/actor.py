@@ -9,6 +9,13 @@ deadlines are loop timers that tell the actor `Expire`; an expiry that finds
 the offer already answered changes nothing. Scoring runs on the loop and
 never holds up routing: an unscored lead is routed at once and its score is
 stored when the answer comes.
+
+With several nodes, each routes the leads it captured and runs the deadlines
+of the offers it made, but only the node that leads single-leader work
+(deps["leadership"]) resumes, sweeps and retries the queue, so the nodes do
+not all walk the same leads. A node that takes the lead resumes at its next
+sweep; each sweep of the leader also routes leads left received and expires
+offers whose deadline passed unseen, in case the node that held them died.
 """
 
 from __future__ import annotations
@@ -82,10 +89,13 @@ class LeadActor(RatelineActor):
         self.sweep_seconds = sweep_seconds
         self.flow: LeadFlow | None = None
         self._stopped = False
+        self._leading = False
 
     def on_start(self) -> None:
         self.flow = LeadFlow(self.ctx.deps["db"].pool, self.ctx.deps.get("ws_hub"), self.config)
-        self.resume()
+        self._leading = self._leads()
+        if self._leading:
+            self.resume()
         self._schedule(self.sweep_seconds, RetryQueue())
 
     def on_stop(self) -> None:
@@ -123,24 +133,50 @@ class LeadActor(RatelineActor):
             self.retry_queue()
             return lead
         if isinstance(message, RetryQueue):
-            self.retry_queue()
+            self.sweep()
             return None
         raise TypeError(f"{self.name} does not handle {message!r}")
 
     # ---- resuming and the queue ------------------------------------------------
+
+    def _leads(self) -> bool:
+        leadership = self.ctx.deps.get("leadership")
+        return leadership is None or bool(leadership.leader)
+
+    def sweep(self) -> None:
+        if not self._leads():
+            self._leading = False
+            return
+        if not self._leading:  # just took over
+            self._leading = True
+            self.resume()
+            return
+        flow = self.flow
+        assert flow is not None
+        now = datetime.now(UTC)
+        for offer in self.run_io(store.open_offers(flow.pool), timeout=30):
+            if offer.deadline < now:
+                self._arm(offer)
+        self._route_received()
+        self.retry_queue()
 
     def resume(self) -> None:
         flow = self.flow
         assert flow is not None
         for offer in self.run_io(store.open_offers(flow.pool), timeout=30):
             self._arm(offer)
-        for lead in self.run_io(store.routing_unfinished(flow.pool), timeout=30):
-            if lead.status == "received":
-                self._offered(self.run_io(flow.route(lead.id), timeout=30)[0])
+        self._route_received()
         self.retry_queue()
         for lead in self.run_io(store.unscored(flow.pool), timeout=30):
             self._score(lead)
         self.run_io(flow.refresh_unassigned(), timeout=30)
+
+    def _route_received(self) -> None:
+        flow = self.flow
+        assert flow is not None
+        for lead in self.run_io(store.routing_unfinished(flow.pool), timeout=30):
+            if lead.status == "received":
+                self._offered(self.run_io(flow.route(lead.id), timeout=30)[0])
 
     def retry_queue(self) -> None:
         flow = self.flow

@@ -8,6 +8,7 @@ nobody sees a frame about a change that was rolled back.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -27,14 +28,20 @@ class Live:
     updates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     async def publish(self, hub: Any) -> None:
+        """All at once, so the hub stores them in one commit."""
         if hub is None:
             return
-        for channel, data in self.updates:
-            try:
-                await hub.publish(channel, data)
-            except Exception:  # stored already: the reader finds it in the inbox
-                log.exception("publishing a lead notification failed", extra={"channel": channel})
-        self.updates.clear()
+        updates, self.updates = self.updates, []
+        done = await asyncio.gather(
+            *(hub.publish(channel, data) for channel, data in updates), return_exceptions=True
+        )
+        for (channel, _), result in zip(updates, done, strict=True):
+            if isinstance(result, Exception):  # stored already: the reader finds it in the inbox
+                log.error(
+                    "publishing a lead notification failed",
+                    exc_info=result,
+                    extra={"channel": channel},
+                )
 
 
 async def notify(

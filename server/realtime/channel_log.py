@@ -12,20 +12,24 @@ the other nodes broadcast it to their own subscribers
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import asyncpg
 
-from protocols import bus
 from protocols.channels import ChannelHead
 from storage import channels
+
+# Channels named per NOTIFY, so a payload stays well under PostgreSQL's 8000 bytes.
+ANNOUNCE_CHANNELS = 50
 
 
 class ChannelLog(Protocol):
     async def head(self, channel: str) -> ChannelHead: ...
 
-    async def append(self, channel: str, data: bytes) -> ChannelHead:
-        """Store one update; returns the channel's epoch and the update's offset."""
+    async def append(self, updates: Sequence[tuple[str, bytes]]) -> list[ChannelHead]:
+        """Store updates (channel, data), in one transaction; returns each
+        one's channel epoch and offset, in order."""
         ...
 
     async def read(self, channel: str, after: int, upto: int) -> list[tuple[int, bytes]]:
@@ -43,13 +47,12 @@ class PgChannelLog:
         epoch, offset = (await channels.ensure_channels(self.pool, [channel]))[channel]
         return ChannelHead(epoch, offset)
 
-    async def append(self, channel: str, data: bytes) -> ChannelHead:
-        async with self.pool.acquire() as conn, conn.transaction():
-            heads = await channels.append_updates(conn, [(channel, data.decode())], keep=self.keep)
-            epoch, offset = heads[channel]
-            news = bus.Announcement(self.node, {channel: offset})
-            await channels.announce(conn, bus.encode(news))
-        return ChannelHead(epoch, offset)
+    async def append(self, updates: Sequence[tuple[str, bytes]]) -> list[ChannelHead]:
+        texts = [(channel, data.decode()) for channel, data in updates]
+        heads = await channels.append_and_announce(
+            self.pool, texts, keep=self.keep, node=self.node, per_notify=ANNOUNCE_CHANNELS
+        )
+        return [ChannelHead(epoch, offset) for epoch, offset in heads]
 
     async def read(self, channel: str, after: int, upto: int) -> list[tuple[int, bytes]]:
         rows = await channels.read_updates(self.pool, channel, after, upto)

@@ -7,6 +7,12 @@ every node, decides the offsets: a publish that finds updates it has not
 broadcast (another node's) sends those first, and another node's publish
 reaches this node's subscribers through `on_remote`, so each subscriber
 sees every offset once and in order, whichever node published it.
+
+Publishes are group-committed: those that arrive while a batch is being
+stored wait and go together in the next one, one transaction and one
+statement for many channels' updates, so a node's publish rate is not
+bound by one commit per update. One batch (or one catch-up from another
+node) is handled at a time, so heads here only move forward, in order.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -29,6 +36,16 @@ log = logging.getLogger("rateline.ws")
 
 FanOut = Callable[[str, int, bytes], int]
 
+# Updates stored in one transaction at most; the rest wait for the next.
+BATCH = 500
+
+
+@dataclass
+class _Waiting:
+    channel: str
+    payload: bytes
+    offset: asyncio.Future[int]
+
 
 class PrivateChannels:
     def __init__(self, log_store: ChannelLog, fan_out: FanOut, resync: Callable[[str], None]):
@@ -37,6 +54,8 @@ class PrivateChannels:
         self._resync = resync
         self._heads: dict[str, ChannelHead] = {}
         self._lock = asyncio.Lock()
+        self._waiting: list[_Waiting] = []
+        self._writer: asyncio.Task[None] | None = None
 
     def __len__(self) -> int:
         """How many channels' heads are kept here."""
@@ -58,16 +77,41 @@ class PrivateChannels:
         """Store and broadcast one update; returns its offset."""
         if channel in RATE_CHANNELS:
             raise ValueError("rate channels are published by the rate book")
-        payload = orjson.dumps(data)
-        async with self._lock:
-            head = await self.log.append(channel, payload)
+        waiting = _Waiting(channel, orjson.dumps(data), asyncio.get_running_loop().create_future())
+        self._waiting.append(waiting)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+        return await asyncio.shield(waiting.offset)
+
+    async def _write(self) -> None:
+        """Store and broadcast what waits, a batch at a time, until nothing does."""
+        while self._waiting:
+            batch, self._waiting = self._waiting[:BATCH], self._waiting[BATCH:]
+            try:
+                async with self._lock:
+                    await self._store_and_send(batch)
+            except Exception as exc:
+                for waiting in batch:
+                    if not waiting.offset.done():
+                        waiting.offset.set_exception(exc)
+            except BaseException:
+                for waiting in [*batch, *self._waiting]:
+                    waiting.offset.cancel()
+                raise
+
+    async def _store_and_send(self, batch: list[_Waiting]) -> None:
+        heads = await self.log.append([(w.channel, w.payload) for w in batch])
+        sent = 0
+        for waiting, head in zip(batch, heads, strict=True):
+            channel = waiting.channel
             known = self._heads.get(channel)
             if known is not None and head.offset > known.offset + 1:
                 await self._advance(channel, known, head.offset - 1)  # other nodes' first
             self._heads[channel] = head
-            framed = wire.text(update_frame(channel, head.offset, payload))
-            FRAMES_SENT.inc(self._fan_out(channel, head.offset, framed))
-        return head.offset
+            framed = wire.text(update_frame(channel, head.offset, waiting.payload))
+            sent += self._fan_out(channel, head.offset, framed)
+            waiting.offset.set_result(head.offset)
+        FRAMES_SENT.inc(sent)
 
     async def on_remote(self, channel: str, offset: int) -> None:
         """Another node published `channel` up to `offset`: broadcast what this
