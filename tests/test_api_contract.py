@@ -1,0 +1,110 @@
+"""The OpenAPI document is the contract: schemathesis generates requests from
+/api/openapi.json (valid and invalid ones) against the whole application on a
+real socket, as an anonymous caller, a signed-in consumer and an admin, and
+every answer must be what the document promises.
+
+The run is bounded (a few examples per operation and phase) so it fits CI; a
+longer local run is the same command with a larger RATELINE_CONTRACT_EXAMPLES.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from actors.accounts.tokens import new_token
+from ops.config import Settings
+from server.app import create_app
+from server.auth import DEPS_KEY
+from server import keys
+from storage import accounts as account_store
+from storage import sessions as session_store
+from storage.database import Database
+from tests.test_auth_flow import make_accounts
+
+EXAMPLES = int(os.environ.get("RATELINE_CONTRACT_EXAMPLES", "8"))
+SCHEMATHESIS = shutil.which("schemathesis") or os.path.join(
+    os.path.dirname(sys.executable), "schemathesis"
+)
+
+
+async def _session(db: Database, role: str) -> str:
+    user = await account_store.create_user(
+        db.pool,
+        email=f"contract-{role}@example.com",
+        name=role.title(),
+        password_hash=None,
+        role=role,
+        verified=True,
+    )
+    assert user is not None
+    token, digest = new_token()
+    await session_store.create_session(
+        db.pool,
+        user_id=user.id,
+        token_hash=digest,
+        lifetime=timedelta(hours=1),
+        ip=None,
+        user_agent=None,
+    )
+    return token
+
+
+async def _schemathesis(base: str, *args: str) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        SCHEMATHESIS,
+        "run",
+        f"{base}/api/openapi.json",
+        "--checks",
+        "all",
+        "--max-examples",
+        str(EXAMPLES),
+        "--workers",
+        "1",
+        "--seed",
+        "20261206",
+        "--no-color",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
+    )
+    out, _ = await process.communicate()
+    return process.returncode or 0, out.decode(errors="replace")
+
+
+@pytest.fixture
+async def contract_client(
+    db: Database, settings: Settings, aiohttp_client: Callable[..., Any]
+) -> TestClient:
+    app = create_app(settings)
+    app[keys.DEPS][DEPS_KEY] = make_accounts(settings)
+    return await aiohttp_client(app)
+
+
+@pytest.mark.timeout(300)
+async def test_every_operation_answers_as_the_document_says(
+    contract_client: TestClient, db: Database
+) -> None:
+    base = str(contract_client.make_url("")).rstrip("/")
+    user, admin = await _session(db, "consumer"), await _session(db, "admin")
+    logout = ("--exclude-operation-id", "post_logout")
+    runs = {
+        "anonymous": (),
+        "consumer": ("-H", f"Authorization: Bearer {user}", *logout),
+        "admin": ("-H", f"Authorization: Bearer {admin}", *logout),
+    }
+    failures = {}
+    for who, args in runs.items():
+        code, out = await _schemathesis(base, *args)
+        if code != 0:
+            failures[who] = out[-6000:]
+    assert not failures, "\n\n".join(f"--- as {who}\n{out}" for who, out in failures.items())
