@@ -218,10 +218,16 @@ class Settings:
         "RATELINE_SESSION_MAX_HOURS", 12, "Absolute lifetime of a session.", at_least=1
     )
     argon2_time_cost: int = setting(
-        "RATELINE_ARGON2_TIME_COST", 3, "Argon2id passes per password hash.", at_least=1
+        "RATELINE_ARGON2_TIME_COST",
+        3,
+        "Argon2id passes per password hash (OWASP's minimum is 2).",
+        at_least=2,
     )
     argon2_memory_kib: int = setting(
-        "RATELINE_ARGON2_MEMORY_KIB", 65_536, "Argon2id memory per password hash, KiB.", at_least=8
+        "RATELINE_ARGON2_MEMORY_KIB",
+        65_536,
+        "Argon2id memory per password hash, KiB (OWASP's minimum is 19456, 19 MiB).",
+        at_least=19_456,
     )
     argon2_parallelism: int = setting(
         "RATELINE_ARGON2_PARALLELISM", 4, "Argon2id lanes per password hash.", at_least=1

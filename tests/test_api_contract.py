@@ -22,9 +22,9 @@ from aiohttp.test_utils import TestClient
 
 from actors.accounts.tokens import new_token
 from ops.config import Settings
+from server import keys
 from server.app import create_app
 from server.auth import DEPS_KEY
-from server import keys
 from storage import accounts as account_store
 from storage import sessions as session_store
 from storage.database import Database

@@ -14,7 +14,7 @@ from ops.config import Settings
 from storage import accounts as account_store
 from storage import sessions as session_store
 from storage.database import Database
-from tests.test_auth_flow import build_app, make_accounts, mailer_config, register
+from tests.test_auth_flow import build_app, mailer_config, make_accounts, register
 
 ROOT = Path(__file__).resolve().parent.parent
 
