@@ -35,6 +35,7 @@ from server.routes import (
 )
 from server.routing import AUTH_GUARD
 from server.tree import build_tree
+from server.web_security import add_security_headers, cross_site_check
 from server.ws_auth import ws_auth_service
 from storage.database import Database
 
@@ -78,8 +79,9 @@ def create_app(
     trusted_networks(settings.trusted_proxies)  # a bad entry fails here, not per request
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[request_context, problems],
+        middlewares=[request_context, problems, cross_site_check],
     )
+    app.on_response_prepare.append(add_security_headers)
     app[keys.CONFIG] = settings
     app[keys.READINESS_CHECKS] = []
     app[keys.DEPS] = {"settings": settings, "node": node_name()}

@@ -2,7 +2,10 @@
 audit trail and throttles of the account flows.
 
 A client proves its session with `Authorization: Bearer <token>` (API
-clients) or the `rateline_session` cookie (browsers). Routes declare
+clients) or the session cookie (browsers): `__Host-rateline_session` when
+RATELINE_PUBLIC_URL is https (the prefix makes browsers refuse it unless it
+is Secure, host-only and for path /, so a sibling subdomain cannot plant
+one), plain `rateline_session` on an http development server. Routes declare
 `auth="user"` (any signed-in user) or a role list such as `auth="broker,admin"`
 on their decorator, or call `await require_user(request, role=...)` directly.
 No session answers 401; a session with the wrong role answers 403.
@@ -35,6 +38,14 @@ from storage import sessions as store
 log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "rateline_session"
+HOST_SESSION_COOKIE = "__Host-" + SESSION_COOKIE
+
+
+def session_cookie_name(public_url: str) -> str:
+    """The session cookie's name: host-locked when the platform is on https."""
+    return HOST_SESSION_COOKIE if public_url.lower().startswith("https://") else SESSION_COOKIE
+
+
 ANY_USER = "user"
 
 
@@ -105,7 +116,7 @@ def session_token(request: web.Request) -> str | None:
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return request.cookies.get(SESSION_COOKIE) or None
+    return request.cookies.get(session_cookie_name(request.app[keys.CONFIG].public_url)) or None
 
 
 async def user_for_token(app: web.Application, token: str) -> User | None:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import msgspec
 from aiohttp import web
 
+from protocols.api.decimals import decode_json
 from protocols.problems import FieldError, Problem
 
 T = TypeVar("T")
@@ -20,8 +21,6 @@ _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 _MISSING = re.compile(r"Object missing required field `(?P<field>[^`]+)`")
 _UNKNOWN = re.compile(r"Object contains unknown field `(?P<field>[^`]+)`")
 _STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
-# Numbers become Decimal, so "6.5" and 6.5 reach a money field identically.
-_JSON = msgspec.json.Decoder(float_hook=Decimal)
 
 
 def _pointer(path: str) -> str:
@@ -115,11 +114,15 @@ async def decode_body(request: web.Request, type_: type[T], check: Check | None 
         )
     raw = await request.read()
     try:
-        data = _JSON.decode(raw)
+        data = decode_json(raw)
     except msgspec.DecodeError as exc:
         raise Problem(400, "Malformed JSON", f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise _too_deep() from None
     try:
         body = msgspec.convert(data, type_, strict=False)
+    except RecursionError:
+        raise _too_deep() from None
     except msgspec.ValidationError as exc:
         decoded = FieldByField(data, type_)
         errors = decoded.errors or [field_error(exc)]
@@ -129,6 +132,14 @@ async def decode_body(request: web.Request, type_: type[T], check: Check | None 
     if check is not None:
         check(body)
     return body
+
+
+def _too_deep() -> Problem:
+    return Problem(
+        400,
+        "Malformed JSON",
+        "the body nests arrays or objects too deeply; send the document the API describes",
+    )
 
 
 def _rule_errors(

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
+from protocols.api.decimals import decode_json
 from protocols.rate_sources.records import Product as ProductName
 
 DecimalIn = Annotated[
@@ -290,10 +291,7 @@ class CalculateResponse(Struct):
 def decode(data: bytes | str, type_: type[Any]) -> Any:
     """Decode JSON the way the server does: numbers and strings both become
     Decimal where a Decimal is declared."""
-    return msgspec.convert(_JSON.decode(data), type_, strict=False)
-
-
-_JSON = msgspec.json.Decoder(float_hook=Decimal)
+    return msgspec.convert(decode_json(data), type_, strict=False)
 
 
 def validate(request: Struct) -> None:

@@ -34,7 +34,6 @@ from protocols.api.auth import (
 from protocols.problems import FieldError, Problem, invalid
 from server import keys
 from server.auth import (
-    SESSION_COOKIE,
     Accounts,
     accounts_lifespan,
     accounts_of,
@@ -42,6 +41,7 @@ from server.auth import (
     client_ip,
     mail_wait_seconds,
     require_user,
+    session_cookie_name,
     sign_in_verdict,
     user_agent,
 )
@@ -268,7 +268,7 @@ async def login(request: web.Request, body: LoginRequest) -> web.Response:
         LoginResponse(token=token, expires_at=session.expires_at, user=public_user(user))
     )
     response.set_cookie(
-        SESSION_COOKIE,
+        session_cookie_name(request.app[keys.CONFIG].public_url),
         token,
         max_age=int(accounts.sessions.lifetime.total_seconds()),
         path="/",
@@ -288,7 +288,13 @@ async def logout(request: web.Request) -> web.Response:
     await session_store.end_session(pool, user.session_id, user_id=user.id)
     await audit(pool, request, "logout", "success", user.id, user.email)
     response = json_response(Done(status="signed_out"))
-    response.del_cookie(SESSION_COOKIE, path="/")
+    response.del_cookie(
+        session_cookie_name(request.app[keys.CONFIG].public_url),
+        path="/",
+        secure=True,
+        httponly=True,
+        samesite="Lax",
+    )
     return response
 
 
