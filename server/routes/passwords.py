@@ -1,5 +1,6 @@
 """Password reset over HTTP: a single-use link by email, then a new
-password that ends every session.
+password that ends every session and is confirmed by a second email (so
+an owner whose mailbox was used against them hears of it).
 
 Like registration, forgot-password answers 202 whether or not the address
 has an account (and when the address has asked too often), so it reveals
@@ -96,6 +97,17 @@ async def reset_password(request: web.Request, body: ResetRequest) -> Done:
         await store.mark_verified(conn, user.id)  # the link proved the mailbox is theirs
         await store.retire_tokens(conn, user_id=user.id, purpose=RESET_PURPOSE)
         ended = await session_store.end_all_sessions(conn, user.id)
+        changed_at = await session_store.database_now(conn)
+        await enqueue(
+            conn,
+            to=user.email,
+            template="password_changed",
+            context={
+                "name": user.name,
+                "when": changed_at.strftime("%Y-%m-%d at %H:%M UTC"),
+                "reset_link": accounts.link(RESET_PAGE),
+            },
+        )
         await audit(
             conn,
             request,
