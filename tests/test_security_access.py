@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -65,3 +66,23 @@ def test_the_container_refuses_to_start_without_a_database_url() -> None:
     run = subprocess.run(command, env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
     assert run.returncode != 0
     assert "DATABASE_URL" in run.stderr
+
+
+async def test_a_role_change_ends_the_users_sessions(
+    db: Database, settings: Settings, aiohttp_client: Any
+) -> None:
+    client = await aiohttp_client(build_app(settings, make_accounts(settings), None))
+    broker_id, broker = await signed_in(db, "broker@example.com", role="broker")
+    _, admin = await signed_in(db, "root@example.com", role="admin")
+    assert (await client.get("/api/auth/me", headers=bearer(broker))).status == 200
+
+    demoted = await client.put(
+        f"/api/auth/users/{broker_id}/role", json={"role": "consumer"}, headers=bearer(admin)
+    )
+    assert demoted.status == 200 and (await demoted.json())["role"] == "consumer"
+    assert (await client.get("/api/auth/me", headers=bearer(broker))).status == 401
+    assert (await client.get("/api/auth/me", headers=bearer(admin))).status == 200
+    left = await db.pool.fetchval(
+        "SELECT count(*) FROM sessions WHERE user_id = $1", uuid.UUID(broker_id)
+    )
+    assert left == 0
