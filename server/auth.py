@@ -22,18 +22,20 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 from aiohttp import web
 
 from actors.accounts import throttle
 from actors.accounts.hashing import Argon2Params, PasswordHasher
 from actors.accounts.sessions import ROLES, SessionPolicy
-from actors.accounts.throttle import PER_ACCOUNT, PER_IP, ThrottleRules
+from actors.accounts.throttle import PER_ACCOUNT, PER_ADDRESS, PER_IP, ThrottleRules
 from actors.accounts.tokens import looks_like_token, token_digest
 from ops.config import Settings
 from protocols.problems import Problem
 from server import keys
 from server.client_address import client_address, trusted_networks
 from storage import sessions as store
+from storage import sign_in
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,9 @@ class Accounts:
     public_url: str
     sessions: SessionPolicy = field(default_factory=SessionPolicy)
     per_account: ThrottleRules = PER_ACCOUNT
+    """Failures of one address from one client IP: slows, then locks the pair."""
+    per_address: ThrottleRules = PER_ADDRESS
+    """Failures of one address from anywhere: a slower back-off that never locks."""
     per_ip: ThrottleRules = PER_IP
     verify_ttl: timedelta = timedelta(hours=24)
     reset_ttl: timedelta = timedelta(minutes=30)
@@ -256,16 +261,47 @@ async def mail_wait_seconds(
     return None if longest is None else max(1, math.ceil(longest.total_seconds()))
 
 
-async def sign_in_verdict(
-    pool: store.Executor, accounts: Accounts, email: str, ip: str | None
+async def take_sign_in_attempt(
+    pool: asyncpg.Pool, accounts: Accounts, email: str, ip: str | None
 ) -> throttle.Verdict:
-    now = await store.database_now(pool)
-    by_email = await store.sign_in_failures(pool, email=email, window=accounts.per_account.window)
-    verdicts = [throttle.verdict(accounts.per_account, by_email.count, by_email.last_at, now)]
+    """Judge a sign-in attempt and, if it may go ahead, count it as a failure
+    before the password is checked; `sign_in_succeeded` takes that back."""
+    rules = {
+        throttle.pair_key(email, ip): accounts.per_account,
+        throttle.address_key(email): accounts.per_address,
+    }
     if ip is not None:
-        by_ip = await store.sign_in_failures(pool, ip=ip, window=accounts.per_ip.window)
-        verdicts.append(throttle.verdict(accounts.per_ip, by_ip.count, by_ip.last_at, now))
-    return throttle.strictest(*verdicts)
+        rules[throttle.ip_key(ip)] = accounts.per_ip
+    async with pool.acquire() as conn, conn.transaction():
+        now, counters = await sign_in.lock_counters(conn, sorted(rules))
+        failures = {
+            key: throttle.recent_failures(rule, counters[key].failures, counters[key].last_at, now)
+            for key, rule in rules.items()
+        }
+        verdict = throttle.strictest(
+            *(
+                throttle.verdict(rule, failures[key], counters[key].last_at, now)
+                for key, rule in rules.items()
+            )
+        )
+        if verdict.allowed:
+            await sign_in.count_attempt(conn, {key: n + 1 for key, n in failures.items()})
+    return verdict
+
+
+async def sign_in_succeeded(pool: store.Executor, email: str, ip: str | None) -> None:
+    """The right password: this address from this IP starts afresh (a stranger's
+    lock elsewhere stays), and the IP is not charged for the attempt."""
+    await sign_in.clear(pool, [throttle.pair_key(email, ip), throttle.address_key(email)])
+    if ip is not None:
+        await sign_in.forgive_attempt(pool, throttle.ip_key(ip))
+
+
+async def forget_sign_in_failures(db: store.Executor, email: str) -> None:
+    """After a password reset: the address's failures from everywhere are void."""
+    await sign_in.clear_address(
+        db, throttle.address_key(email), throttle.pair_key(email, None)[:-1]
+    )
 
 
 # Start-up
@@ -294,6 +330,7 @@ async def _purge_forever(app: web.Application, every: float = 3600.0) -> None:
                 idle=accounts_of(app).sessions.idle,
                 keep_tokens=timedelta(days=7),
             )
+            removed += await sign_in.purge_counters(app[keys.DB].pool, timedelta(days=1))
             if removed:
                 log.info("purged dead sessions and tokens", extra={"rows": removed})
         except Exception:  # try again next hour

@@ -42,7 +42,8 @@ from server.auth import (
     mail_wait_seconds,
     require_user,
     session_cookie_name,
-    sign_in_verdict,
+    sign_in_succeeded,
+    take_sign_in_attempt,
     user_agent,
 )
 from server.routing import ApiRoutes, json_response
@@ -219,7 +220,7 @@ async def login(request: web.Request, body: LoginRequest) -> web.Response:
         email = body.email.strip().lower()
     ip, agent = client_ip(request), user_agent(request)
 
-    verdict = await sign_in_verdict(pool, accounts, email, ip)
+    verdict = await take_sign_in_attempt(pool, accounts, email, ip)
     if not verdict.allowed:
         await audit(
             pool, request, "login", "locked" if verdict.locked else "throttled", None, email
@@ -242,6 +243,7 @@ async def login(request: web.Request, body: LoginRequest) -> web.Response:
             "Wrong email or password",
             "check both and try again; after a few failures sign-in slows down",
         )
+    await sign_in_succeeded(pool, email, ip)
     if not user.verified:
         await audit(pool, request, "login", "unverified", user.id, email)
         raise Problem(

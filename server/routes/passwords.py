@@ -18,7 +18,13 @@ from actors.accounts.tokens import looks_like_token, new_token, token_digest
 from actors.mailer.outbox import enqueue
 from protocols.api.auth import Accepted, Done, EmailRequest, ResetRequest
 from server import keys
-from server.auth import accounts_of, audit, client_ip, mail_wait_seconds
+from server.auth import (
+    accounts_of,
+    audit,
+    client_ip,
+    forget_sign_in_failures,
+    mail_wait_seconds,
+)
 from server.routes.auth import RESET_PAGE, check_password, gone
 from server.routing import ApiRoutes
 from storage import accounts as store
@@ -97,6 +103,7 @@ async def reset_password(request: web.Request, body: ResetRequest) -> Done:
         await store.mark_verified(conn, user.id)  # the link proved the mailbox is theirs
         await store.retire_tokens(conn, user_id=user.id, purpose=RESET_PURPOSE)
         ended = await session_store.end_all_sessions(conn, user.id)
+        await forget_sign_in_failures(conn, user.email)
         changed_at = await session_store.database_now(conn)
         await enqueue(
             conn,
