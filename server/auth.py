@@ -242,7 +242,11 @@ async def audit(
 
 
 async def mail_wait_seconds(
-    pool: store.Executor, kind: str, email: str, ip: str | None
+    pool: store.Executor,
+    kind: str,
+    email: str,
+    ip: str | None,
+    per_address: throttle.MailLimit = throttle.PER_ADDRESS_MAIL,
 ) -> int | None:
     """Whole seconds before another email of `kind` may go out, or None.
 
@@ -250,7 +254,7 @@ async def mail_wait_seconds(
     limit itself reveals nothing.
     """
     now = await store.database_now(pool)
-    rule = throttle.PER_ADDRESS_MAIL
+    rule = per_address
     by_address = await store.recent_events(pool, kind=kind, email=email, window=rule.window)
     waits = [throttle.mail_wait(rule, by_address.count, by_address.last_at, now)]
     if ip is not None:

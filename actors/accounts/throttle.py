@@ -150,6 +150,10 @@ class MailLimit:
 
 PER_ADDRESS_MAIL = MailLimit(limit=5, window=timedelta(hours=1), spacing=timedelta(seconds=60))
 PER_IP_MAIL = MailLimit(limit=30, window=timedelta(hours=1))
+# Registration sends an email too (a link, or "you already have an account"),
+# and costs a password rating and a hash: the same shape of limit, without
+# the spacing, so a second try after a typo in the name is not refused.
+REGISTER_PER_ADDRESS = MailLimit(limit=3, window=timedelta(hours=1))
 
 
 def mail_wait(

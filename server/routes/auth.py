@@ -18,6 +18,7 @@ from aiohttp import web
 
 from actors.accounts.identity import InvalidEmail, normalise_email, personal_words
 from actors.accounts.passwords import password_problems
+from actors.accounts.throttle import REGISTER_PER_ADDRESS
 from actors.accounts.tokens import looks_like_token, new_token, token_digest
 from actors.mailer.outbox import enqueue
 from protocols.api.auth import (
@@ -100,10 +101,23 @@ async def register(request: web.Request, body: RegisterRequest) -> Accepted:
         raise Problem(
             422, "Invalid name", "name is empty", errors=[FieldError("/name", "is empty")]
         )
+    pool = request.app[keys.DB].pool
+    wait = await mail_wait_seconds(
+        pool, "register", email, client_ip(request), per_address=REGISTER_PER_ADDRESS
+    )
+    if wait is not None:
+        await audit(pool, request, "register", "throttled", None, email)
+        raise Problem(
+            429,
+            "Too many registrations",
+            f"this address or your network registered several times recently; "
+            f"check your inbox or try again in {wait} seconds",
+            headers={"Retry-After": str(wait)},
+        )
     await check_password(body.password, email, name)
     password_hash = await accounts.hasher.hash_async(body.password)
     token, digest = new_token()
-    async with request.app[keys.DB].pool.acquire() as conn, conn.transaction():
+    async with pool.acquire() as conn, conn.transaction():
         user = await store.create_user(conn, email=email, name=name, password_hash=password_hash)
         if user is None:
             existing = await store.user_by_email(conn, email)
