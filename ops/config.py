@@ -279,6 +279,21 @@ class Settings:
     llpa_path: Path | None = setting(
         "RATELINE_LLPA_PATH", None, "CSV/JSON overriding the shipped LLPA grid."
     )
+    # Anonymous callers of the expensive routes (calculate, agents)
+    anon_requests_per_minute: int = setting(
+        "RATELINE_ANON_REQUESTS_PER_MINUTE",
+        30,
+        "Calculations and agent questions one anonymous client IP may ask per minute"
+        " (0 = no limit).",
+        at_least=0,
+    )
+    anon_requests_per_day: int = setting(
+        "RATELINE_ANON_REQUESTS_PER_DAY",
+        500,
+        "Calculations and agent questions one anonymous client IP may ask per UTC day"
+        " (0 = no limit).",
+        at_least=0,
+    )
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

@@ -19,6 +19,7 @@ from protocols.api.agents import (
 )
 from protocols.problems import Problem
 from server import keys
+from server.anonymous_limits import limit_anonymous
 from server.auth import current_user
 from server.routing import ApiRoutes
 from storage.agents import list_interactions
@@ -52,6 +53,7 @@ def respond(answer: Answer) -> msgspec.Struct:
 
 
 async def _ask(request: web.Request, name: str, body: Any) -> msgspec.Struct:
+    await limit_anonymous(request)
     settings = request.app[keys.CONFIG]
     try:
         answer = await ask_agent(
