@@ -36,6 +36,7 @@ class Endpoint:
     status: int = 200
     auth: str | None = None
     check: Callable[[Any], None] | None = None
+    documented: bool = True
 
 
 def json_response(
@@ -82,6 +83,7 @@ class ApiRoutes:
         summary: str = "",
         auth: str | None = None,
         check: Callable[[Any], None] | None = None,
+        documented: bool = True,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
@@ -97,6 +99,7 @@ class ApiRoutes:
                     status=status,
                     auth=auth,
                     check=check,
+                    documented=documented,
                 )
             )
             return handler

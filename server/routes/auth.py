@@ -24,15 +24,15 @@ from actors.mailer.outbox import enqueue
 from protocols.api.auth import (
     Accepted,
     Done,
-    EmailRequest,
     LoginRequest,
     LoginResponse,
     RegisterRequest,
+    ResendRequest,
     Session,
     User,
     VerifyQuery,
 )
-from protocols.problems import FieldError, Problem, invalid
+from protocols.problems import BROKEN_RULE, FieldError, Problem, invalid
 from server import keys
 from server.auth import (
     Accounts,
@@ -76,7 +76,7 @@ def _email_field(raw: str) -> str:
     try:
         return normalise_email(raw)
     except InvalidEmail as exc:
-        raise invalid("/email", str(exc), title="Invalid email") from None
+        raise invalid("/email", str(exc), title="Invalid email", type=BROKEN_RULE) from None
 
 
 async def check_password(password: str, email: str, name: str) -> None:
@@ -85,7 +85,9 @@ async def check_password(password: str, email: str, name: str) -> None:
         password_problems, password, personal=personal_words(email, name)
     )
     if problems:
-        raise invalid("/password", "; ".join(problems), title="Password not accepted")
+        raise invalid(
+            "/password", "; ".join(problems), title="Password not accepted", type=BROKEN_RULE
+        )
 
 
 # Registration and verification
@@ -188,8 +190,8 @@ async def verify(request: web.Request, query: VerifyQuery) -> Done:
     return Done(status="verified")
 
 
-@routes.post(RESEND_PATH, body=EmailRequest, response=Accepted, status=202)
-async def resend_verification(request: web.Request, body: EmailRequest) -> Accepted:
+@routes.post(RESEND_PATH, body=ResendRequest, response=Accepted, status=202)
+async def resend_verification(request: web.Request, body: ResendRequest) -> Accepted:
     """Email a fresh verification link (limited per address and per IP)"""
     accounts = accounts_of(request.app)
     email = _email_field(body.email)

@@ -25,10 +25,13 @@ from server.routing import ApiRoutes
 from storage import outbox
 
 routes = ApiRoutes(tag="development")
+NO_NUL = "^[^\x00]*$"
 
 
 class MailboxQuery(msgspec.Struct, kw_only=True):
-    to: Annotated[str, Meta(description="Only emails to this address")] | None = None
+    to: (
+        Annotated[str, Meta(pattern="^[^\x00]*$", description="Only emails to this address")] | None
+    ) = None
     limit: Annotated[int, Meta(ge=1, le=500)] = 100
 
 
