@@ -17,15 +17,15 @@ from msgspec import Meta
 from protocols.api.decimals import Bounds
 from protocols.api.mortgage import (
     AMOUNT,
-    LOAN,
+    HOME,
     RATE,
     Amount,
     CreditScore,
     DateTimeIn,
     HoaIn,
+    HomePrice,
     IndexIn,
     InsuranceIn,
-    Loan,
     PropertyTaxIn,
     UsState,
 )
@@ -68,7 +68,7 @@ class AdvisorInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     than trusting figures it is handed. Every range is the mortgage
     routes' own (protocols/api/mortgage.py)."""
 
-    price: Loan
+    price: HomePrice
     down_payment: Amount
     credit_score: CreditScore
     state: UsState
@@ -103,7 +103,7 @@ def advisor_rules(d: AdvisorInput) -> list[FieldError]:
     """What no schema can state: the down payment below the price, and a
     market rate for each product the advice needs."""
     errors = []
-    if fits(d.price, LOAN) and fits(d.down_payment, AMOUNT) and d.down_payment >= d.price:
+    if fits(d.price, HOME) and fits(d.down_payment, AMOUNT) and d.down_payment >= d.price:
         errors.append(FieldError("/down_payment", f"must be less than price ({d.price})"))
     for needed in dict.fromkeys((*NEEDED_RATES, d.product)):
         if needed not in d.market_rates:
@@ -137,8 +137,8 @@ class LeadInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A prospective borrower as the lead form captured them, in the ranges
     of the mortgage routes."""
 
-    loan_amount: Loan
-    home_price: Loan | None = None
+    loan_amount: HomePrice
+    home_price: HomePrice | None = None
     monthly_income: Amount | None = None
     monthly_debts: Amount = Decimal(0)
     credit_score: CreditScore | None = None

@@ -119,24 +119,21 @@ def range_pattern(low: int, high: int, places: int, *, low_open: bool = False) -
     """An anchored regex matching exactly the decimal strings (DECIMAL_TEXT,
     at most `places` decimals) whose value lies in the range; leading zeros
     and trailing fraction zeros are allowed, as Decimal reads them."""
-    if high < max(low, 0) or low > 0 or (low_open and low != 0):
-        raise ValueError("ranges start at 0 or below and end at or above 0")
+    if high < low or (low_open and low != 0) or (low > 0 and high == low):
+        raise ValueError("a range is low < high, open at the low end only from 0")
     fraction = f"(\\.[0-9]{{1,{places}}})?" if places else ""
     zeros = f"(\\.0{{1,{places}}})?" if places else ""
     parts = []
     if high > 0:
-        if low_open:
-            nonzero_below = _integers_from_one_upto(high - 1)
-            if nonzero_below:
-                parts.append(f"0*({nonzero_below}){fraction}")
-            if places:
-                small = "|".join(
-                    "0" * k + "[1-9]" + (f"[0-9]{{0,{places - k - 1}}}" if places - k > 1 else "")
-                    for k in range(places)
-                )
-                parts.append(f"0+\\.({small})")
-        else:
-            parts.append(f"0*({_integers_upto(high - 1)}){fraction}")
+        start = max(low, 1 if low_open else 0)
+        if start <= high - 1:
+            parts.append(f"0*({_integers(start, high - 1)}){fraction}")
+        if low_open and places:
+            small = "|".join(
+                "0" * k + "[1-9]" + (f"[0-9]{{0,{places - k - 1}}}" if places - k > 1 else "")
+                for k in range(places)
+            )
+            parts.append(f"0+\\.({small})")
         parts.append(f"0*{high}{zeros}")
     elif not low_open:
         parts.append(f"0+{zeros}")
@@ -144,35 +141,39 @@ def range_pattern(low: int, high: int, places: int, *, low_open: bool = False) -
         parts.append(f"-0+{zeros}")  # minus zero is zero
     if low < 0:
         magnitude = -low
-        negative = f"0*({_integers_upto(magnitude - 1)}){fraction}|0*{magnitude}{zeros}"
+        negative = f"0*({_integers(0, magnitude - 1)}){fraction}|0*{magnitude}{zeros}"
         parts.append(f"-({negative})")
     return "^(" + "|".join(parts) + ")$"
 
 
-def _integers_from_one_upto(top: int) -> str:
-    """1..top without leading zeros ('' when top < 1)."""
-    if top < 1:
-        return ""
-    if top < 10:
-        return f"[1-{top}]"
-    return "[1-9]|" + _integers_upto(top).split("|", 1)[1]
-
-
 @functools.cache
-def _integers_upto(top: int) -> str:
-    """0..top written without leading zeros, as regex alternatives; the first
-    alternative is the one-digit numbers."""
-    if top < 10:
-        return f"[0-{top}]"
-    digits = str(top)
-    parts = ["[0-9]"]
-    parts += ["[1-9]" + "[0-9]" * (width - 1) for width in range(2, len(digits))]
-    for i, d in enumerate(digits):
-        first = 1 if i == 0 else 0
-        if int(d) > first:
-            span = str(first) if int(d) - 1 == first else f"[{first}-{int(d) - 1}]"
-            parts.append(digits[:i] + span + "[0-9]" * (len(digits) - i - 1))
-    parts.append(digits)
+def _integers(low: int, high: int) -> str:
+    """low..high (0 ≤ low ≤ high) written without leading zeros, as regex
+    alternatives, one group of them per number of digits."""
+    parts = []
+    for width in range(len(str(low)), len(str(high)) + 1):
+        first = max(low, 10 ** (width - 1) if width > 1 else 0)
+        last = min(high, 10**width - 1)
+        if first <= last:
+            parts.append(_same_width(str(first), str(last)))
+    return "|".join(parts)
+
+
+def _same_width(first: str, last: str) -> str:
+    """Every number from `first` to `last`, both written with the same digits count."""
+    if first == last:
+        return first
+    head, tail = first[0], len(first) - 1
+    if first[1:] == "0" * tail and last[1:] == "9" * tail:
+        digit = head if head == last[0] else f"[{head}-{last[0]}]"
+        return digit + (f"[0-9]{{{tail}}}" if tail else "")
+    if head == last[0]:
+        return head + "(" + _same_width(first[1:], last[1:]) + ")"
+    parts = [head + "(" + _same_width(first[1:], "9" * tail) + ")"]
+    if int(last[0]) - int(head) > 1:
+        middle = f"[{int(head) + 1}-{int(last[0]) - 1}]"
+        parts.append(middle + f"[0-9]{{{tail}}}")
+    parts.append(last[0] + "(" + _same_width("0" * tail, last[1:]) + ")")
     return "|".join(parts)
 
 

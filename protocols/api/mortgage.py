@@ -32,6 +32,7 @@ CENTS = 2
 RATE_PLACES = 4
 LOAN = Bounds(0, MAX_LOAN, CENTS, low_open=True)
 AMOUNT = Bounds(0, MAX_LOAN, CENTS)
+HOME = Bounds(1_000, MAX_LOAN, CENTS)
 RATE = Bounds(0, MAX_RATE, RATE_PLACES)
 INDEX = Bounds(-10, MAX_RATE, RATE_PLACES)
 FLOOR = Bounds(0, 2 * MAX_RATE, RATE_PLACES)
@@ -57,6 +58,9 @@ DateTimeIn = Annotated[
 ]
 
 Loan = Annotated[Decimal, LOAN.meta('Dollars, e.g. "200000".'), LOAN]
+HomePrice = Annotated[
+    Decimal, HOME.meta('Dollars, e.g. "450000"; nothing below $1,000 is quoted.'), HOME
+]
 Amount = Annotated[Decimal, AMOUNT.meta('Dollars, e.g. "1264.14".'), AMOUNT]
 RateIn = Annotated[Decimal, RATE.meta('Annual percentage, e.g. "6.5".'), RATE]
 CapIn = Annotated[Decimal, RATE.meta("Percentage points."), RATE]
@@ -305,7 +309,7 @@ class CalculateRequest(Struct, forbid_unknown_fields=True):
     """A purchase to quote across the rate products (all when `products` is
     absent); `points` are bought (or, negative, taken as a lender credit)."""
 
-    price: Loan
+    price: HomePrice
     down_payment: Amount
     credit_score: CreditScore
     state: UsState

@@ -18,6 +18,7 @@ from typing import Any
 from protocols.api.decimals import Bounds, bounds_errors
 from protocols.api.mortgage import (
     AMOUNT,
+    HOME,
     LOAN,
     RATE,
     AffordabilityRequest,
@@ -148,7 +149,7 @@ def _affordability(r: AffordabilityRequest, e: _Errors) -> None:
 
 
 def _calculate(r: CalculateRequest, e: _Errors) -> None:
-    if fits(r.price, LOAN) and fits(r.down_payment, AMOUNT) and r.down_payment >= r.price:
+    if fits(r.price, HOME) and fits(r.down_payment, AMOUNT) and r.down_payment >= r.price:
         e.add("/down_payment", f"must be less than price ({r.price}); nothing would be borrowed")
     if r.monthly_debts is not None and r.annual_income is None:
         e.add("/annual_income", "is required when monthly_debts is given")
