@@ -7,6 +7,7 @@ can never disagree with the code.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,14 @@ class Endpoint:
     auth: str | None = None
     check: Callable[[Any], None] | None = None
     documented: bool = True
+
+    @property
+    def template(self) -> str:
+        """The path as people write it: `{agent}`, without the route's regex."""
+        return _REGEX_PARAM.sub(r"{\1}", self.path)
+
+
+_REGEX_PARAM = re.compile(r"\{(\w+):[^}]*\}")
 
 
 def json_response(
