@@ -125,3 +125,13 @@ async def test_every_operation_answers_as_the_document_says(
         if code != 0:
             failures[who] = out[-6000:]
     assert not failures, "\n\n".join(f"--- as {who}\n{out}" for who, out in failures.items())
+
+
+async def test_allow_lists_exactly_the_documented_methods(contract_client: TestClient) -> None:
+    document = await (await contract_client.get("/api/openapi.json")).json()
+    documented = {method.upper() for method in document["paths"]["/api/agents/interactions"]}
+    refused = await contract_client.post("/api/agents/interactions", json={})
+    assert refused.status == 405
+    assert set(refused.headers["Allow"].split(", ")) == documented == {"GET"}
+    unknown = await contract_client.post("/api/agents/no_such_agent", json={})
+    assert unknown.status == 404 and "mortgage_advisor" in (await unknown.json())["detail"]
