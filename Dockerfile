@@ -1,4 +1,5 @@
-# Production image: expects DATABASE_URL (no embedded PostgreSQL in containers).
+# Production image: needs DATABASE_URL. It refuses to start without one rather
+# than run an embedded PostgreSQL (and its dev mailbox) on 0.0.0.0.
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -21,4 +22,4 @@ USER rateline
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2)" || exit 1
-CMD ["rateline", "serve"]
+CMD ["sh", "-c", "if [ -z \"$DATABASE_URL\" ]; then echo 'rateline: set DATABASE_URL; this image does not run an embedded PostgreSQL' >&2; exit 64; fi; exec rateline serve"]

@@ -83,6 +83,8 @@ def server_process(data_dir: Path, log_path: Path) -> Iterator[tuple[str, int]]:
         "RATELINE_DATA_DIR": str(data_dir),
         "RATELINE_SIM_INTERVAL": "86400",
         "RATELINE_RATE_SOURCES": "simulated",
+        "RATELINE_ANON_REQUESTS_PER_MINUTE": "0",
+        "RATELINE_ANON_REQUESTS_PER_DAY": "0",
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(

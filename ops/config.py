@@ -205,10 +205,16 @@ class Settings:
         "RATELINE_SESSION_MAX_HOURS", 12, "Absolute lifetime of a session.", at_least=1
     )
     argon2_time_cost: int = setting(
-        "RATELINE_ARGON2_TIME_COST", 3, "Argon2id passes per password hash.", at_least=1
+        "RATELINE_ARGON2_TIME_COST",
+        3,
+        "Argon2id passes per password hash (OWASP's minimum is 2).",
+        at_least=2,
     )
     argon2_memory_kib: int = setting(
-        "RATELINE_ARGON2_MEMORY_KIB", 65_536, "Argon2id memory per password hash, KiB.", at_least=8
+        "RATELINE_ARGON2_MEMORY_KIB",
+        65_536,
+        "Argon2id memory per password hash, KiB (OWASP's minimum is 19456, 19 MiB).",
+        at_least=19_456,
     )
     argon2_parallelism: int = setting(
         "RATELINE_ARGON2_PARALLELISM", 4, "Argon2id lanes per password hash.", at_least=1
@@ -406,6 +412,22 @@ class Settings:
         "RATELINE_STRIPE_JS_URL",
         "https://js.stripe.com/v3/",
         "Stripe.js the payment page loads (the only outside script of the web app).",
+    )
+
+    # Anonymous callers of the expensive routes (calculate, agents)
+    anon_requests_per_minute: int = setting(
+        "RATELINE_ANON_REQUESTS_PER_MINUTE",
+        30,
+        "Calculations and agent questions one anonymous client IP may ask per minute"
+        " (0 = no limit).",
+        at_least=0,
+    )
+    anon_requests_per_day: int = setting(
+        "RATELINE_ANON_REQUESTS_PER_DAY",
+        500,
+        "Calculations and agent questions one anonymous client IP may ask per UTC day"
+        " (0 = no limit).",
+        at_least=0,
     )
 
     def __post_init__(self) -> None:

@@ -10,6 +10,12 @@ from __future__ import annotations
 
 import msgspec
 
+BROKEN_RULE = "tag:rateline,2026:broken-rule"
+"""The type of a 422 whose every field has the shape the OpenAPI document
+states, but breaks a rule no schema can state: one spanning fields (a down
+payment at least the price) or a policy (a guessable password). Clients and
+contract tests tell it apart from a schema violation by this type."""
+
 
 class FieldError(msgspec.Struct, frozen=True):
     """One invalid input, located by a JSON pointer (RFC 6901)."""
@@ -61,6 +67,10 @@ class Problem(Exception):
         )
 
 
-def invalid(pointer: str, detail: str, *, title: str = "Invalid input") -> Problem:
+def invalid(
+    pointer: str, detail: str, *, title: str = "Invalid input", type: str = "about:blank"
+) -> Problem:
     """A 422 for a single bad field."""
-    return Problem(422, title, detail, errors=[FieldError(pointer=pointer, detail=detail)])
+    return Problem(
+        422, title, detail, errors=[FieldError(pointer=pointer, detail=detail)], type=type
+    )

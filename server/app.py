@@ -46,6 +46,7 @@ from server.routes import alerts as alerts_routes
 from server.routing import AUTH_GUARD
 from server.tree import build_tree
 from server.unavailable import database_unavailable
+from server.web_security import add_security_headers, cross_site_check
 from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -97,9 +98,10 @@ def create_app(
     trusted_networks(settings.trusted_proxies)  # a bad entry fails here, not per request
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[request_context, problems],
+        middlewares=[request_context, problems, cross_site_check],
     )
     app.middlewares.append(database_unavailable)  # innermost: inside `problems`
+    app.on_response_prepare.append(add_security_headers)
     app[keys.CONFIG] = settings
     app[keys.READINESS_CHECKS] = []
     app[keys.DEPS] = {"settings": settings, "node": node_name()}

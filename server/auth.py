@@ -2,7 +2,10 @@
 audit trail and throttles of the account flows.
 
 A client proves its session with `Authorization: Bearer <token>` (API
-clients) or the `rateline_session` cookie (browsers). Routes declare
+clients) or the session cookie (browsers): `__Host-rateline_session` when
+RATELINE_PUBLIC_URL is https (the prefix makes browsers refuse it unless it
+is Secure, host-only and for path /, so a sibling subdomain cannot plant
+one), plain `rateline_session` on an http development server. Routes declare
 `auth="user"` (any signed-in user) or a role list such as `auth="broker,admin"`
 on their decorator, or call `await require_user(request, role=...)` directly.
 No session answers 401; a session with the wrong role answers 403.
@@ -25,7 +28,7 @@ from aiohttp import web
 from actors.accounts import throttle
 from actors.accounts.hashing import Argon2Params, PasswordHasher
 from actors.accounts.sessions import ROLES, SessionPolicy
-from actors.accounts.throttle import PER_ACCOUNT, PER_IP, ThrottleRules
+from actors.accounts.throttle import PER_ACCOUNT, PER_ADDRESS, PER_IP, ThrottleRules
 from actors.accounts.tokens import looks_like_token, token_digest
 from actors.audit.auditor import Auditor
 from ops.config import Settings
@@ -33,10 +36,19 @@ from protocols.problems import Problem
 from server import keys
 from server.client_address import client_address, trusted_networks
 from storage import sessions as store
+from storage import sign_in
 
 log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "rateline_session"
+HOST_SESSION_COOKIE = "__Host-" + SESSION_COOKIE
+
+
+def session_cookie_name(public_url: str) -> str:
+    """The session cookie's name: host-locked when the platform is on https."""
+    return HOST_SESSION_COOKIE if public_url.lower().startswith("https://") else SESSION_COOKIE
+
+
 ANY_USER = "user"
 
 
@@ -48,6 +60,9 @@ class Accounts:
     public_url: str
     sessions: SessionPolicy = field(default_factory=SessionPolicy)
     per_account: ThrottleRules = PER_ACCOUNT
+    """Failures of one address from one client IP: slows, then locks the pair."""
+    per_address: ThrottleRules = PER_ADDRESS
+    """Failures of one address from anywhere: a slower back-off that never locks."""
     per_ip: ThrottleRules = PER_IP
     verify_ttl: timedelta = timedelta(hours=24)
     reset_ttl: timedelta = timedelta(minutes=30)
@@ -107,7 +122,7 @@ def session_token(request: web.Request) -> str | None:
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return request.cookies.get(SESSION_COOKIE) or None
+    return request.cookies.get(session_cookie_name(request.app[keys.CONFIG].public_url)) or None
 
 
 async def user_for_token(app: web.Application, token: str) -> User | None:
@@ -260,7 +275,11 @@ AUDIT_ACTIONS = {
 
 
 async def mail_wait_seconds(
-    pool: store.Executor, kind: str, email: str, ip: str | None
+    pool: store.Executor,
+    kind: str,
+    email: str,
+    ip: str | None,
+    per_address: throttle.MailLimit = throttle.PER_ADDRESS_MAIL,
 ) -> int | None:
     """Whole seconds before another email of `kind` may go out, or None.
 
@@ -268,7 +287,7 @@ async def mail_wait_seconds(
     limit itself reveals nothing.
     """
     now = await store.database_now(pool)
-    rule = throttle.PER_ADDRESS_MAIL
+    rule = per_address
     by_address = await store.recent_events(pool, kind=kind, email=email, window=rule.window)
     waits = [throttle.mail_wait(rule, by_address.count, by_address.last_at, now)]
     if ip is not None:
@@ -279,16 +298,47 @@ async def mail_wait_seconds(
     return None if longest is None else max(1, math.ceil(longest.total_seconds()))
 
 
-async def sign_in_verdict(
-    pool: store.Executor, accounts: Accounts, email: str, ip: str | None
+async def take_sign_in_attempt(
+    pool: asyncpg.Pool, accounts: Accounts, email: str, ip: str | None
 ) -> throttle.Verdict:
-    now = await store.database_now(pool)
-    by_email = await store.sign_in_failures(pool, email=email, window=accounts.per_account.window)
-    verdicts = [throttle.verdict(accounts.per_account, by_email.count, by_email.last_at, now)]
+    """Judge a sign-in attempt and, if it may go ahead, count it as a failure
+    before the password is checked; `sign_in_succeeded` takes that back."""
+    rules = {
+        throttle.pair_key(email, ip): accounts.per_account,
+        throttle.address_key(email): accounts.per_address,
+    }
     if ip is not None:
-        by_ip = await store.sign_in_failures(pool, ip=ip, window=accounts.per_ip.window)
-        verdicts.append(throttle.verdict(accounts.per_ip, by_ip.count, by_ip.last_at, now))
-    return throttle.strictest(*verdicts)
+        rules[throttle.ip_key(ip)] = accounts.per_ip
+    async with pool.acquire() as conn, conn.transaction():
+        now, counters = await sign_in.lock_counters(conn, sorted(rules))
+        failures = {
+            key: throttle.recent_failures(rule, counters[key].failures, counters[key].last_at, now)
+            for key, rule in rules.items()
+        }
+        verdict = throttle.strictest(
+            *(
+                throttle.verdict(rule, failures[key], counters[key].last_at, now)
+                for key, rule in rules.items()
+            )
+        )
+        if verdict.allowed:
+            await sign_in.count_attempt(conn, {key: n + 1 for key, n in failures.items()})
+    return verdict
+
+
+async def sign_in_succeeded(pool: store.Executor, email: str, ip: str | None) -> None:
+    """The right password: this address from this IP starts afresh (a stranger's
+    lock elsewhere stays), and the IP is not charged for the attempt."""
+    await sign_in.clear(pool, [throttle.pair_key(email, ip), throttle.address_key(email)])
+    if ip is not None:
+        await sign_in.forgive_attempt(pool, throttle.ip_key(ip))
+
+
+async def forget_sign_in_failures(db: store.Executor, email: str) -> None:
+    """After a password reset: the address's failures from everywhere are void."""
+    await sign_in.clear_address(
+        db, throttle.address_key(email), throttle.pair_key(email, None)[:-1]
+    )
 
 
 # Start-up
@@ -317,6 +367,7 @@ async def _purge_forever(app: web.Application, every: float = 3600.0) -> None:
                 idle=accounts_of(app).sessions.idle,
                 keep_tokens=timedelta(days=7),
             )
+            removed += await sign_in.purge_counters(app[keys.DB].pool, timedelta(days=1))
             if removed:
                 log.info("purged dead sessions and tokens", extra={"rows": removed})
         except Exception:  # try again next hour

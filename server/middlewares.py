@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 
+import asyncpg
 import msgspec
 import orjson
 from aiohttp import web
@@ -121,6 +122,16 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
                 "Service Unavailable",
                 "a worker needed for this request is restarting or busy; retry shortly",
                 headers={"Retry-After": "1"},
+            ),
+        )
+    except (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError):
+        ERRORS.labels("client").inc()
+        return problem_response(
+            request,
+            Problem(
+                400,
+                "Characters that cannot be stored",
+                "the request holds a character the server cannot store (such as U+0000); remove it",
             ),
         )
     except (asyncio.CancelledError, ConnectionResetError):

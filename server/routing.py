@@ -7,6 +7,7 @@ can never disagree with the code.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,15 @@ class Endpoint:
     status: int = 200
     auth: str | None = None
     check: Callable[[Any], None] | None = None
+    documented: bool = True
+
+    @property
+    def template(self) -> str:
+        """The path as people write it: `{agent}`, without the route's regex."""
+        return _REGEX_PARAM.sub(r"{\1}", self.path)
+
+
+_REGEX_PARAM = re.compile(r"\{(\w+):[^}]*\}")
 
 
 def json_response(
@@ -82,6 +92,7 @@ class ApiRoutes:
         summary: str = "",
         auth: str | None = None,
         check: Callable[[Any], None] | None = None,
+        documented: bool = True,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
@@ -97,6 +108,7 @@ class ApiRoutes:
                     status=status,
                     auth=auth,
                     check=check,
+                    documented=documented,
                 )
             )
             return handler

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import msgspec
 from aiohttp import web
 
+from protocols.api.decimals import bounds_errors, decode_json
 from protocols.problems import FieldError, Problem
 
 T = TypeVar("T")
@@ -20,8 +21,6 @@ _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 _MISSING = re.compile(r"Object missing required field `(?P<field>[^`]+)`")
 _UNKNOWN = re.compile(r"Object contains unknown field `(?P<field>[^`]+)`")
 _STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
-# Numbers become Decimal, so "6.5" and 6.5 reach a money field identically.
-_JSON = msgspec.json.Decoder(float_hook=Decimal)
 
 
 def _pointer(path: str) -> str:
@@ -40,7 +39,21 @@ def field_error(error: msgspec.ValidationError, prefix: str = "") -> FieldError:
         return FieldError(
             pointer=f"{pointer}/{unknown['field']}", detail="is not a known field; remove it"
         )
-    return FieldError(pointer=pointer or "/", detail=message)
+    return FieldError(pointer=pointer or "/", detail=_plain(message))
+
+
+_LENGTH = re.compile(r"^Expected `str` of length (?P<op>>=|<=) (?P<n>\d+)$")
+_PATTERN = re.compile(r"^Expected `str` matching regex (?P<regex>.+)$", re.DOTALL)
+
+
+def _plain(message: str) -> str:
+    """msgspec's wording of a string constraint, as a fix for a person."""
+    if length := _LENGTH.match(message):
+        bound = "at least" if length["op"] == ">=" else "at most"
+        return f"must be {bound} {length['n']} characters"
+    if pattern := _PATTERN.match(message):
+        return f"must match the pattern {pattern['regex']} (see /api/openapi.json)"
+    return message
 
 
 class FieldByField:
@@ -50,7 +63,8 @@ class FieldByField:
     the client everything that is wrong in one round trip, and keeps the
     values that did decode for the rules that span fields."""
 
-    def __init__(self, data: Any, type_: type[Any]) -> None:
+    def __init__(self, data: Any, type_: type[Any], *, strict: bool = True) -> None:
+        self.strict = strict
         self.errors: list[FieldError] = []
         self.values: dict[str, Any] = {}
         self.struct = (
@@ -69,12 +83,16 @@ class FieldByField:
                 continue
             raw = data[f.encode_name]
             try:
-                self.values[f.name] = msgspec.convert(raw, hints[f.name], strict=False)
+                self.values[f.name] = msgspec.convert(raw, hints[f.name], strict=self.strict)
             except msgspec.ValidationError as exc:
                 self.values[f.name] = raw
                 bounds = _integer_bounds(f.type)
+                described = _description(f.type)
                 if bounds is not None and isinstance(raw, int | str | Decimal):
                     self.errors.append(FieldError(pointer=pointer, detail=bounds))
+                elif described and str(exc).startswith("Invalid enum value"):
+                    detail = f"{str(exc).split(' - at ')[0]}; expected: {described}"
+                    self.errors.append(FieldError(pointer=pointer, detail=detail))
                 else:
                     self.errors.append(field_error(exc, prefix=pointer))
         if info.forbid_unknown_fields:
@@ -84,6 +102,17 @@ class FieldByField:
                 for name in data
                 if name not in known
             )
+
+
+def _description(type_info: Any) -> str | None:
+    """The field's declared description, without its full stop."""
+    while isinstance(type_info, msgspec.inspect.Metadata):
+        schema = type_info.extra_json_schema or {}
+        if schema.get("description"):
+            text: str = schema["description"]
+            return text.rstrip(".")
+        type_info = type_info.type
+    return None
 
 
 def _integer_bounds(type_info: Any) -> str | None:
@@ -105,8 +134,9 @@ Check = Callable[[Any], None]
 
 
 async def decode_body(request: web.Request, type_: type[T], check: Check | None = None) -> T:
-    """Decode the body into `type_`, then apply `check` (rules spanning fields,
-    bounds msgspec cannot express), so one 422 names every field to fix."""
+    """Decode the body into `type_` (checking each decimal against the bounds
+    its type declares), then apply `check` (the rules spanning fields), so
+    one 422 names every field to fix."""
     if request.content_type != "application/json" and not request.content_type.endswith("+json"):
         raise Problem(
             415,
@@ -115,36 +145,58 @@ async def decode_body(request: web.Request, type_: type[T], check: Check | None 
         )
     raw = await request.read()
     try:
-        data = _JSON.decode(raw)
+        data = decode_json(raw)
     except msgspec.DecodeError as exc:
         raise Problem(400, "Malformed JSON", f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise _too_deep() from None
+    out_of_range = bounds_errors(data, type_)
     try:
-        body = msgspec.convert(data, type_, strict=False)
+        body = msgspec.convert(data, type_)
+    except RecursionError:
+        raise _too_deep() from None
     except msgspec.ValidationError as exc:
         decoded = FieldByField(data, type_)
-        errors = decoded.errors or [field_error(exc)]
+        errors = out_of_range + _beside(out_of_range, decoded.errors or [field_error(exc)])
         if check is not None and decoded.struct:
-            errors.extend(_rule_errors(errors, type_, decoded.values, check))
+            errors += _rule_errors(errors, lambda: type_(**decoded.values), check)
         raise _invalid(errors) from None
+    if out_of_range:
+        if check is not None:
+            out_of_range += _rule_errors(out_of_range, lambda: body, check)
+        raise _invalid(out_of_range)
     if check is not None:
         check(body)
     return body
 
 
+def _beside(known: list[FieldError], more: list[FieldError]) -> list[FieldError]:
+    """`more`, less the errors about a field `known` already reports on."""
+    reported = {e.pointer for e in known}
+    return [
+        e
+        for e in more
+        if not any(e.pointer == p or e.pointer.startswith(p + "/") for p in reported)
+    ]
+
+
+def _too_deep() -> Problem:
+    return Problem(
+        400,
+        "Malformed JSON",
+        "the body nests arrays or objects too deeply; send the document the API describes",
+    )
+
+
 def _rule_errors(
-    known: list[FieldError], type_: type[Any], values: dict[str, Any], check: Check
+    known: list[FieldError], build: Callable[[], Any], check: Check
 ) -> list[FieldError]:
     """The rules' verdict on the fields that did decode, so a client sending a
-    bad type in one field still hears about an out-of-range value in another."""
+    bad type in one field still hears about a broken rule elsewhere."""
     try:
-        check(type_(**values))
+        check(build())
     except Problem as problem:
-        reported = {e.pointer for e in known}
-        return [
-            e
-            for e in problem.errors
-            if not any(e.pointer == p or e.pointer.startswith(p + "/") for p in reported)
-        ]
+        return _beside(known, problem.errors)
     except Exception:
         return []
     return []
@@ -162,9 +214,9 @@ def _invalid(errors: list[FieldError]) -> Problem:
 def decode_query(request: web.Request, type_: type[T]) -> T:
     data = {key: request.query.getone(key) for key in request.query}
     try:
-        return msgspec.convert(data, type_, strict=False)
+        return msgspec.convert(data, type_, strict=False)  # every query value is text
     except msgspec.ValidationError as exc:
-        errors = FieldByField(data, type_).errors or [field_error(exc)]
+        errors = FieldByField(data, type_, strict=False).errors or [field_error(exc)]
         names = ", ".join(e.pointer.lstrip("/") for e in errors)
         raise Problem(
             400,

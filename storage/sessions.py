@@ -206,43 +206,6 @@ async def recent_events(
     return EventCount(int(row["n"]), row["last_at"])
 
 
-async def sign_in_failures(
-    db: Executor, *, email: str | None = None, ip: str | None = None, window: timedelta
-) -> EventCount:
-    """Failed sign-ins for an address (since its last success or password
-    reset) or from an IP, within `window`."""
-    if email is not None:
-        row = await db.fetchrow(
-            """
-            SELECT count(*) AS n, max(at) AS last_at
-            FROM security_events
-            WHERE email = $1 AND kind = 'login' AND outcome = 'failure'
-              AND at > greatest(
-                  now() - $2::interval,
-                  (SELECT max(at) FROM security_events
-                   WHERE email = $1 AND outcome = 'success'
-                     AND kind IN ('login', 'password_reset'))
-              )
-            """,
-            email,
-            window,
-        )
-    elif ip is not None:
-        row = await db.fetchrow(
-            """
-            SELECT count(*) AS n, max(at) AS last_at
-            FROM security_events
-            WHERE ip = $1 AND kind = 'login' AND outcome = 'failure'
-              AND at > now() - $2::interval
-            """,
-            ip,
-            window,
-        )
-    else:
-        raise ValueError("count failures by email or by ip")
-    return EventCount(int(row["n"]), row["last_at"])
-
-
 async def database_now(db: Executor) -> datetime:
     """The database clock, which every expiry here is judged by."""
     now: datetime = await db.fetchval("SELECT now()")

@@ -184,7 +184,8 @@ async def test_concurrent_callers_share_one_model_call_through_the_manager(
 ) -> None:
     async with running_fake_openai(aiohttp_server) as fake:
         fake.then(Reply(delay=0.3, prompt_tokens=2000, completion_tokens=1000))
-        client = await aiohttp_client(build_app(settings, fake=fake))
+        unlimited = settings.replace(anon_requests_per_minute=0)  # 100 callers from one IP
+        client = await aiohttp_client(build_app(unlimited, fake=fake))
 
         responses = await asyncio.gather(
             *(client.post("/api/agents/mortgage_advisor", json=ADVICE_REQUEST) for _ in range(100))

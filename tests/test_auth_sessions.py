@@ -190,6 +190,9 @@ async def test_password_reset_ends_every_session_and_works_once(
         "/api/auth/password/reset", json={"token": token, "password": NEW_PASSWORD}
     )
     assert reset.status == 200 and await reset.json() == {"status": "password_changed"}
+    *_, changed = await mail_to(smtp, "ada@example.com", count=3)
+    assert changed["Subject"] == "Your Rateline password was changed"
+    assert "every session was signed out" in body_text(changed)
     for old in sessions:
         assert (await client.get("/api/auth/me", headers=bearer(old))).status == 401
     assert (await login(client, "ada@example.com")).status == 401

@@ -100,4 +100,4 @@ def test_readme_lists_every_route() -> None:
     readme = (ROOT / "README.md").read_text()
     for module in ROUTE_MODULES:
         for endpoint in module.routes.endpoints:
-            assert f"`{endpoint.method} {endpoint.path}`" in readme
+            assert f"`{endpoint.method} {endpoint.template}`" in readme

@@ -84,9 +84,16 @@ async def problem_of(response) -> dict:
 
 
 async def test_a_valid_body_is_decoded_and_answered(client: TestClient) -> None:
-    response = await client.post("/probe/orders", json={"amount": 12.5, "months": "360"})
+    response = await client.post("/probe/orders", json={"amount": 12.5, "months": 360.0})
     assert response.status == 201
     assert await response.json() == {"amount": "12.5", "months": 360}
+
+
+async def test_a_quoted_whole_number_is_not_a_whole_number(client: TestClient) -> None:
+    response = await client.post("/probe/orders", json={"amount": "12.5", "months": "360"})
+    assert response.status == 422, "the document says integer, as JSON Schema means it"
+    body = await problem_of(response)
+    assert [e["pointer"] for e in body["errors"]] == ["/months"]
 
 
 async def test_missing_route_is_a_404_problem(client: TestClient) -> None:

@@ -6,24 +6,34 @@ parameters, so the answer takes the same work and reveals nothing. The
 `verifications` counter (and its Prometheus twin) lets tests and operators see
 that this holds.
 
-The work is CPU-bound for tens of milliseconds; callers on the event loop use
-the async methods, which run it in a worker thread.
+The work is CPU-bound for tens of milliseconds and takes `memory_kib` each;
+callers on the event loop use the async methods, which run it in a worker
+thread, at most `max_concurrent` at a time: a burst of registrations or
+sign-ins queues here instead of taking every core and a block of memory
+per request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import threading
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import argon2
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 PASSWORD_VERIFICATIONS = Counter(
     "rateline_password_verifications_total",
     "Password hashes verified, including the dummy checks for unknown accounts.",
+)
+
+PASSWORD_HASHING = Gauge(
+    "rateline_password_hashing_in_progress",
+    "Password hashes being computed or verified right now.",
 )
 
 
@@ -37,8 +47,11 @@ class Argon2Params:
 
 
 class PasswordHasher:
-    def __init__(self, params: Argon2Params | None = None) -> None:
+    def __init__(self, params: Argon2Params | None = None, *, max_concurrent: int = 2) -> None:
         self.params = params or Argon2Params()
+        self._slots = asyncio.Semaphore(max_concurrent)
+        self._busy = 0
+        self.peak_concurrency = 0
         self._hasher = argon2.PasswordHasher(
             time_cost=self.params.time_cost,
             memory_cost=self.params.memory_kib,
@@ -79,7 +92,21 @@ class PasswordHasher:
             return True
 
     async def hash_async(self, password: str) -> str:
-        return await asyncio.to_thread(self.hash, password)
+        async with self._slot():
+            return await asyncio.to_thread(self.hash, password)
 
     async def verify_async(self, stored: str | None, password: str) -> bool:
-        return await asyncio.to_thread(self.verify, stored, password)
+        async with self._slot():
+            return await asyncio.to_thread(self.verify, stored, password)
+
+    @contextlib.asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        async with self._slots:
+            self._busy += 1
+            self.peak_concurrency = max(self.peak_concurrency, self._busy)
+            PASSWORD_HASHING.inc()
+            try:
+                yield
+            finally:
+                self._busy -= 1
+                PASSWORD_HASHING.dec()

@@ -1,11 +1,17 @@
 """How long a sign-in must wait after failures.
 
-Two counters guard sign-in: failures for one address (someone guessing one
-account's password) and failures from one client IP (someone trying many
-accounts). The first few failures are free, for typos; after that each
-failure doubles the wait, and past a limit the key is locked for a while.
-Failures count from the last success (for an address: a successful sign-in or
-a password reset) and fade out after `window`.
+Three counters guard sign-in, as OWASP suggests: failures for one address
+from one client IP (someone guessing one account's password: after a few,
+each failure doubles the wait, and past a limit the pair is locked for a
+while), failures for one address from anywhere (a slower back-off that
+never locks, so a third party failing on purpose cannot lock the owner
+out), and failures from one client IP (someone trying many accounts).
+Failures count from the last success (for an address: a successful sign-in
+or a password reset) and fade out after `window`.
+
+Each attempt is counted before its password is checked (storage/sign_in.py
+holds the count under a row lock), so sixty guesses sent at once are judged
+one after the other, not all against the same stale count.
 
 The address counter is keyed by the address as typed and normalised, not by
 account, so an unknown address is throttled exactly like a known one.
@@ -44,6 +50,15 @@ PER_ACCOUNT = ThrottleRules(
     max_delay=timedelta(seconds=60),
     lock_after=10,
     lock_for=timedelta(minutes=15),
+    window=timedelta(minutes=30),
+)
+
+PER_ADDRESS = ThrottleRules(
+    free_failures=10,
+    base_delay=timedelta(seconds=1),
+    max_delay=timedelta(seconds=60),
+    lock_after=2**31,
+    lock_for=timedelta(0),
     window=timedelta(minutes=30),
 )
 
@@ -90,6 +105,32 @@ def verdict(
     return Verdict(allowed=False, locked=locked, retry_after=remaining)
 
 
+def recent_failures(
+    rules: ThrottleRules, failures: int, last_at: datetime | None, now: datetime
+) -> int:
+    """The failures that still count: none once the last is `window` old."""
+    if last_at is None or now - last_at >= rules.window:
+        return 0
+    return failures
+
+
+def pair_prefix(email: str) -> str:
+    """What every (address, IP) key of this address starts with."""
+    return f"pair:{email}|"
+
+
+def pair_key(email: str, ip: str | None) -> str:
+    return pair_prefix(email) + (ip or "")
+
+
+def address_key(email: str) -> str:
+    return f"address:{email}"
+
+
+def ip_key(ip: str) -> str:
+    return f"ip:{ip}"
+
+
 def strictest(*verdicts: Verdict) -> Verdict:
     refused = [v for v in verdicts if not v.allowed]
     if not refused:
@@ -109,6 +150,10 @@ class MailLimit:
 
 PER_ADDRESS_MAIL = MailLimit(limit=5, window=timedelta(hours=1), spacing=timedelta(seconds=60))
 PER_IP_MAIL = MailLimit(limit=30, window=timedelta(hours=1))
+# Registration sends an email too (a link, or "you already have an account"),
+# and costs a password rating and a hash: the same shape of limit, without
+# the spacing, so a second try after a typo in the name is not refused.
+REGISTER_PER_ADDRESS = MailLimit(limit=3, window=timedelta(hours=1))
 
 
 def mail_wait(

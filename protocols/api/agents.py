@@ -14,10 +14,33 @@ from typing import Annotated, Any, Literal, get_type_hints
 import msgspec
 from msgspec import Meta
 
+from protocols.api.decimals import Bounds
+from protocols.api.mortgage import (
+    AMOUNT,
+    HOME,
+    RATE,
+    Amount,
+    CreditScore,
+    DateTimeIn,
+    HoaIn,
+    HomePrice,
+    IndexIn,
+    InsuranceIn,
+    PropertyTaxIn,
+    UsState,
+)
+from protocols.api.mortgage_rules import fits
+from protocols.problems import BROKEN_RULE, FieldError, Problem
 from protocols.rate_sources.records import Product as ProductName
 
-Money = Annotated[Decimal, Meta(description="US dollars, as a decimal string")]
-Percent = Annotated[Decimal, Meta(description='Percent, e.g. "6.500"')]
+NEEDED_RATES = ("30y_fixed", "15y_fixed")
+NO_NUL = "^[^\x00]*$"  # PostgreSQL text cannot hold U+0000
+LOAN_RATE = Bounds(0, RATE.high, RATE.places, low_open=True)
+ADVISOR_POINTS = Bounds(0, 4, RATE.places)
+
+Rate = Annotated[Decimal, LOAN_RATE.meta('Annual percentage, e.g. "6.500".'), LOAN_RATE]
+RateMap = dict[ProductName, Rate]
+AdvisorPoints = Annotated[Decimal, ADVISOR_POINTS.meta("Discount points."), ADVISOR_POINTS]
 LoanType = Literal["conventional", "fha", "va"]
 FixedProduct = Literal["30y_fixed", "15y_fixed", "fha_30", "va_30", "jumbo_30"]
 RecommendationKind = Literal[
@@ -36,26 +59,6 @@ RecommendationKind = Literal[
 Tier = Literal["hot", "warm", "cold"]
 
 
-def _fail(path: str, detail: str) -> None:
-    # msgspec's own error shape, so the 422 points at the field (/arm/margin).
-    raise ValueError(f"{detail} - at `$.{path}`")
-
-
-def _positive(value: Decimal, path: str) -> None:
-    if not value.is_finite() or value <= 0:
-        _fail(path, "must be greater than 0")
-
-
-def _not_negative(value: Decimal, path: str) -> None:
-    if not value.is_finite() or value < 0:
-        _fail(path, "must not be negative")
-
-
-def _percent(value: Decimal, path: str, *, positive: bool = False) -> None:
-    if not value.is_finite() or value < 0 or value > 100 or (positive and value == 0):
-        _fail(path, "must be a percentage between 0 and 100" + (", above 0" if positive else ""))
-
-
 # ---- mortgage_advisor --------------------------------------------------------
 
 
@@ -63,60 +66,50 @@ class AdvisorInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A mortgage calculation to advise on, in the calculation's own terms:
     the buyer, the live market rate of each product, and the option the
     buyer leans to. The advisor reruns the engine on these inputs rather
-    than trusting figures it is handed."""
+    than trusting figures it is handed. Every range is the mortgage
+    routes' own (protocols/api/mortgage.py)."""
 
-    price: Money
-    down_payment: Money
-    credit_score: Annotated[int, Meta(ge=300, le=850)]
-    state: Annotated[str, Meta(pattern="^[A-Z]{2}$", description="Two-letter US state code.")]
+    price: HomePrice
+    down_payment: Amount
+    credit_score: CreditScore
+    state: UsState
     market_rates: Annotated[
-        dict[ProductName, Percent],
-        Meta(description="Zero-point market rate by product; 30y_fixed and 15y_fixed needed."),
+        RateMap,
+        Meta(
+            description="Zero-point market rate by product; 30y_fixed and 15y_fixed needed.",
+            extra_json_schema={"required": list(NEEDED_RATES)},
+        ),
     ]
     product: Annotated[
         FixedProduct, Meta(description="The fixed-rate option the buyer leans to.")
     ] = "30y_fixed"
-    annual_income: Money | None = None
-    monthly_debts: Money | None = None
-    points: Annotated[Decimal, Meta(description="Discount points, 0 to 4")] = Decimal(0)
-    property_tax_annual: Money | None = None
-    insurance_annual: Money | None = None
-    hoa_monthly: Money = Decimal(0)
+    annual_income: Amount | None = None
+    monthly_debts: Amount | None = None
+    points: AdvisorPoints = Decimal(0)
+    property_tax_annual: PropertyTaxIn | None = None
+    insurance_annual: InsuranceIn | None = None
+    hoa_monthly: HoaIn = Decimal(0)
     va_eligible: bool = False
     first_time_buyer: bool = False
     years_in_home: Annotated[int, Meta(ge=1, le=40)] | None = None
-    arm_index: Percent | None = None
+    arm_index: IndexIn | None = None
     previous_rates: Annotated[
-        dict[ProductName, Percent],
+        RateMap,
         Meta(description="Market rates at the buyer's earlier quote (or a week ago)."),
     ] = {}
-    previous_as_of: datetime | None = None
+    previous_as_of: DateTimeIn | None = None
 
-    def __post_init__(self) -> None:
-        _positive(self.price, "price")
-        _not_negative(self.down_payment, "down_payment")
-        if self.down_payment >= self.price:
-            _fail("down_payment", "must be less than price")
-        for name in ("annual_income", "monthly_debts", "property_tax_annual", "insurance_annual"):
-            value = getattr(self, name)
-            if value is not None:
-                _not_negative(value, name)
-        _not_negative(self.hoa_monthly, "hoa_monthly")
-        if not 0 <= self.points <= 4:
-            _fail("points", "must be between 0 and 4")
-        for needed in ("30y_fixed", "15y_fixed"):
-            if needed not in self.market_rates:
-                _fail(f"market_rates.{needed}", "is required")
-        if self.product not in self.market_rates:
-            _fail(f"market_rates.{self.product}", "is required for the chosen product")
-        for label, rates in (
-            ("market_rates", self.market_rates),
-            ("previous_rates", self.previous_rates),
-        ):
-            for name, rate in rates.items():
-                _percent(rate, f"{label}.{name}", positive=True)
-        if self.arm_index is not None:
-            _percent(self.arm_index, "arm_index")
+
+def advisor_rules(d: AdvisorInput) -> list[FieldError]:
+    """What no schema can state: the down payment below the price, and a
+    market rate for each product the advice needs."""
+    errors = []
+    if fits(d.price, HOME) and fits(d.down_payment, AMOUNT) and d.down_payment >= d.price:
+        errors.append(FieldError("/down_payment", f"must be less than price ({d.price})"))
+    for needed in dict.fromkeys((*NEEDED_RATES, d.product)):
+        if needed not in d.market_rates:
+            errors.append(FieldError(f"/market_rates/{needed}", "is required"))
+    return errors
 
 
 class Impact(msgspec.Struct, forbid_unknown_fields=True):
@@ -142,29 +135,34 @@ class AdvisorOutput(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class LeadInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """A prospective borrower as the lead form captured them."""
+    """A prospective borrower as the lead form captured them, in the ranges
+    of the mortgage routes."""
 
-    loan_amount: Money
-    home_price: Money | None = None
-    monthly_income: Money | None = None
-    monthly_debts: Money = Decimal(0)
-    credit_score: Annotated[int, Meta(ge=300, le=850)] | None = None
+    loan_amount: HomePrice
+    home_price: HomePrice | None = None
+    monthly_income: Amount | None = None
+    monthly_debts: Amount = Decimal(0)
+    credit_score: CreditScore | None = None
     timeline_months: Annotated[int, Meta(ge=0, le=120)] | None = None
     preapproved: bool = False
     loan_type: LoanType = "conventional"
-    rate: Percent | None = None
+    rate: Rate | None = None
     term_years: Annotated[int, Meta(ge=5, le=40)] = 30
-    message: Annotated[str, Meta(max_length=2000)] = ""
+    message: Annotated[str, Meta(max_length=2000, pattern=NO_NUL)] = ""
 
-    def __post_init__(self) -> None:
-        _positive(self.loan_amount, "loan_amount")
-        if self.home_price is not None:
-            _positive(self.home_price, "home_price")
-        if self.monthly_income is not None:
-            _not_negative(self.monthly_income, "monthly_income")
-        _not_negative(self.monthly_debts, "monthly_debts")
-        if self.rate is not None:
-            _percent(self.rate, "rate", positive=True)
+
+def check_input(body: Any) -> None:
+    """The route's rule check (server.routing `check=`): a 422 of type
+    BROKEN_RULE naming every field a rule refuses."""
+    errors = advisor_rules(body) if isinstance(body, AdvisorInput) else []
+    if errors:
+        raise Problem(
+            422,
+            "Invalid input",
+            "; ".join(f"{e.pointer}: {e.detail}" for e in errors),
+            errors=errors,
+            type=BROKEN_RULE,
+        )
 
 
 class LeadOutput(msgspec.Struct, forbid_unknown_fields=True):
@@ -205,8 +203,8 @@ def answer_type(output_type: type[msgspec.Struct]) -> type[msgspec.Struct]:
 class InteractionsQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     limit: Annotated[int, Meta(ge=1, le=200)] = 50
     offset: Annotated[int, Meta(ge=0)] = 0
-    agent: str | None = None
-    user_id: str | None = None
+    agent: Annotated[str, Meta(pattern=NO_NUL)] | None = None
+    user_id: Annotated[str, Meta(pattern=NO_NUL)] | None = None
 
 
 class InteractionView(msgspec.Struct, kw_only=True):

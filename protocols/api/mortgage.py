@@ -2,31 +2,92 @@
 
 Money and rates arrive as decimal strings or JSON numbers and leave as
 decimal strings ("1264.14", "6.500"). Rates are annual percentages (6.5
-means 6.5%). Single-field bounds that msgspec can state (whole numbers) are
-declared on the type; the rest, and every rule that spans fields, live in
-validate() (rules in protocols.api.mortgage_rules) so each error names
-its field.
+means 6.5%). Every single-field bound is declared on the type (whole
+numbers through msgspec, decimals through protocols.api.decimals), so the
+OpenAPI document states it; the rules that span fields, which no schema
+can state, live in validate() (protocols.api.mortgage_rules), and each
+error names its field.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 from msgspec import Meta, Struct
 
+from protocols.api.decimals import Bounds, decode_json
 from protocols.rate_sources.records import Product as ProductName
 
-DecimalIn = Annotated[
-    Decimal,
-    Meta(description="A decimal number; a JSON number is accepted as well as a string."),
-]
 Money = Annotated[Decimal, Meta(description='Dollars and cents, e.g. "1264.14".')]
 Rate = Annotated[Decimal, Meta(description='Annual percentage, e.g. "6.500".')]
+
+# The range of every decimal input, declared once: the validator checks it
+# and the OpenAPI document states it (protocols/api/decimals.py).
+MAX_LOAN = 100_000_000
+MAX_RATE = 30
+CENTS = 2
+RATE_PLACES = 4
+LOAN = Bounds(0, MAX_LOAN, CENTS, low_open=True)
+AMOUNT = Bounds(0, MAX_LOAN, CENTS)
+HOME = Bounds(1_000, MAX_LOAN, CENTS)
+RATE = Bounds(0, MAX_RATE, RATE_PLACES)
+INDEX = Bounds(-10, MAX_RATE, RATE_PLACES)
+FLOOR = Bounds(0, 2 * MAX_RATE, RATE_PLACES)
+POINTS = Bounds(-5, 10, RATE_PLACES)
+PROPERTY_TAX = Bounds(0, 10_000_000, CENTS)
+PROPERTY_TAX_RATE = Bounds(0, 10, RATE_PLACES)
+INSURANCE = Bounds(0, 1_000_000, CENTS)
+HOA = Bounds(0, 100_000, CENTS)
+DTI_LIMIT = Bounds(0, 100, RATE_PLACES, low_open=True)
+
+# Dates as the server reads them (years 1000-9999; days up to 28 in the
+# pattern, so every date it admits exists; later days are accepted too).
+DATE_PATTERN = r"[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
+DateIn = Annotated[dt.date, Meta(extra_json_schema={"pattern": f"^{DATE_PATTERN}$"})]
+DateTimeIn = Annotated[
+    dt.datetime,
+    Meta(
+        extra_json_schema={
+            "pattern": f"^{DATE_PATTERN}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+            r"(\.[0-9]{1,6})?(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9])$"
+        }
+    ),
+]
+
+Loan = Annotated[Decimal, LOAN.meta('Dollars, e.g. "200000".'), LOAN]
+HomePrice = Annotated[
+    Decimal, HOME.meta('Dollars, e.g. "450000"; nothing below $1,000 is quoted.'), HOME
+]
+Amount = Annotated[Decimal, AMOUNT.meta('Dollars, e.g. "1264.14".'), AMOUNT]
+RateIn = Annotated[Decimal, RATE.meta('Annual percentage, e.g. "6.5".'), RATE]
+CapIn = Annotated[Decimal, RATE.meta("Percentage points."), RATE]
+IndexIn = Annotated[Decimal, INDEX.meta("Index value, in percent."), INDEX]
+FloorIn = Annotated[Decimal, FLOOR.meta("Lowest rate, in percent."), FLOOR]
+PointsIn = Annotated[
+    Decimal, POINTS.meta("Discount points (negative: a lender credit), % of the loan."), POINTS
+]
+PropertyTaxIn = Annotated[Decimal, PROPERTY_TAX.meta("Dollars a year."), PROPERTY_TAX]
+PropertyTaxRateIn = Annotated[
+    Decimal, PROPERTY_TAX_RATE.meta("Percent of the price a year."), PROPERTY_TAX_RATE
+]
+InsuranceIn = Annotated[Decimal, INSURANCE.meta("Dollars a year."), INSURANCE]
+HoaIn = Annotated[Decimal, HOA.meta("Dollars a month."), HOA]
+DtiLimitIn = Annotated[Decimal, DTI_LIMIT.meta("Percent of gross income."), DTI_LIMIT]
 TermMonths = Annotated[int, Meta(ge=1, le=480, description="Loan term in months (1–480).")]
 CreditScore = Annotated[int, Meta(ge=300, le=850, description="FICO score, 300–850.")]
+UsState = Annotated[
+    Literal[
+        "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL",
+        "IN", "IA", "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE",
+        "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD",
+        "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "PR", "GU", "VI", "AS", "MP",
+    ],
+    Meta(description="US state, DC or territory code, e.g. CA."),
+]  # fmt: skip
+US_STATES = frozenset(get_args(get_args(UsState)[0]))
 Frequency = Literal[
     "monthly",
     "semimonthly",
@@ -44,16 +105,16 @@ class LumpSum(Struct, forbid_unknown_fields=True):
     """A one-time extra principal payment made with payment `payment_number`."""
 
     payment_number: Annotated[int, Meta(ge=1, le=1100)]
-    amount: DecimalIn
+    amount: Loan
 
 
 class ArmCaps(Struct, forbid_unknown_fields=True):
     """Caps in percentage points: first change, each later change, lifetime
     above the initial rate (e.g. 2/1/5)."""
 
-    initial: DecimalIn
-    periodic: DecimalIn
-    lifetime: DecimalIn
+    initial: CapIn
+    periodic: CapIn
+    lifetime: CapIn
 
 
 class ArmSpec(Struct, forbid_unknown_fields=True):
@@ -63,20 +124,20 @@ class ArmSpec(Struct, forbid_unknown_fields=True):
 
     fixed_months: Annotated[int, Meta(ge=1, le=479, description="Months before the first change.")]
     adjust_every_months: Annotated[int, Meta(ge=1, le=120)]
-    margin: DecimalIn
-    initial_rate: DecimalIn | None = None
+    margin: RateIn
+    initial_rate: RateIn | None = None
     """Defaults to the request's annual_rate."""
     index_path: Annotated[
-        list[DecimalIn],
+        list[IndexIn],
         Meta(
             max_length=480,
             description="One index value per adjustment; a shorter path holds its last value.",
         ),
     ] = []
-    current_index: DecimalIn | None = None
+    current_index: IndexIn | None = None
     """Held flat when index_path is empty."""
     caps: ArmCaps | None = None
-    floor: DecimalIn | None = None
+    floor: FloorIn | None = None
     """Lowest rate; defaults to the margin."""
     rate_rounding: Literal["none", "nearest_eighth"] = "none"
 
@@ -88,11 +149,11 @@ class AmortizationRequest(Struct, forbid_unknown_fields=True):
     the last one also repays the remaining balance. `biweekly` pays half the
     monthly payment every two weeks (fixed-rate loans only)."""
 
-    principal: DecimalIn
-    annual_rate: DecimalIn
+    principal: Loan
+    annual_rate: RateIn
     term_months: TermMonths
-    start_date: dt.date | None = None
-    extra_monthly: DecimalIn | None = None
+    start_date: DateIn | None = None
+    extra_monthly: Amount | None = None
     lump_sums: Annotated[list[LumpSum], Meta(max_length=1100)] = []
     biweekly: bool = False
     interest_only_months: Annotated[int, Meta(ge=0, le=479)] = 0
@@ -138,8 +199,8 @@ class PaymentGroup(Struct, forbid_unknown_fields=True):
     first_date's day and 15 days later; biweekly every 14 days; fourweekly
     every 28; bimonthly every two months; single is one payment."""
 
-    amount: DecimalIn
-    first_date: dt.date
+    amount: Loan
+    first_date: DateIn
     count: Annotated[int, Meta(ge=1, le=1200)] = 1
     frequency: Frequency = "monthly"
 
@@ -148,8 +209,8 @@ class AprRequest(Struct, forbid_unknown_fields=True):
     """One advance repaid by one or more payment groups (several groups
     describe odd first or final payments)."""
 
-    amount_financed: DecimalIn
-    advance_date: dt.date
+    amount_financed: Loan
+    advance_date: DateIn
     payments: Annotated[list[PaymentGroup], Meta(min_length=1, max_length=100)]
 
 
@@ -168,19 +229,19 @@ class AffordabilityRequest(Struct, forbid_unknown_fields=True):
     down payment. DTI limits default to the program's (conventional 28/36,
     FHA 31/43, VA -/41) and may be overridden, in percent."""
 
-    annual_income: DecimalIn
-    down_payment: DecimalIn
-    annual_rate: DecimalIn
-    monthly_debts: DecimalIn = Decimal(0)
+    annual_income: Loan
+    down_payment: Amount
+    annual_rate: RateIn
+    monthly_debts: Amount = Decimal(0)
     term_months: TermMonths = 360
     program: Literal["conventional", "fha", "va"] = "conventional"
     credit_score: CreditScore = 740
-    property_tax_rate: DecimalIn | None = None
+    property_tax_rate: PropertyTaxRateIn | None = None
     """% of the price a year; defaults to a national average."""
-    insurance_annual: DecimalIn | None = None
-    hoa_monthly: DecimalIn = Decimal(0)
-    front_dti_limit: DecimalIn | None = None
-    back_dti_limit: DecimalIn | None = None
+    insurance_annual: InsuranceIn | None = None
+    hoa_monthly: HoaIn = Decimal(0)
+    front_dti_limit: DtiLimitIn | None = None
+    back_dti_limit: DtiLimitIn | None = None
     first_time_buyer: bool = False
     va_subsequent_use: bool = False
 
@@ -215,13 +276,13 @@ class RefinanceRequest(Struct, forbid_unknown_fields=True):
     loan's rate and term. `points` are percent of the balance paid to buy
     the rate down; costs are paid in cash unless `finance_closing_costs`."""
 
-    current_balance: DecimalIn
-    current_rate: DecimalIn
+    current_balance: Loan
+    current_rate: RateIn
     remaining_months: TermMonths
-    new_rate: DecimalIn
+    new_rate: RateIn
     new_term_months: TermMonths = 360
-    closing_costs: DecimalIn = Decimal(0)
-    points: DecimalIn = Decimal(0)
+    closing_costs: Amount = Decimal(0)
+    points: PointsIn = Decimal(0)
     finance_closing_costs: bool = False
 
 
@@ -248,17 +309,17 @@ class CalculateRequest(Struct, forbid_unknown_fields=True):
     """A purchase to quote across the rate products (all when `products` is
     absent); `points` are bought (or, negative, taken as a lender credit)."""
 
-    price: DecimalIn
-    down_payment: DecimalIn
+    price: HomePrice
+    down_payment: Amount
     credit_score: CreditScore
-    state: Annotated[str, Meta(pattern="^[A-Z]{2}$", description="Two-letter US state code.")]
-    annual_income: DecimalIn | None = None
-    monthly_debts: DecimalIn | None = None
+    state: UsState
+    annual_income: Loan | None = None
+    monthly_debts: Amount | None = None
     products: Annotated[list[ProductName], Meta(min_length=1)] | None = None
-    points: DecimalIn = Decimal(0)
-    property_tax_annual: DecimalIn | None = None
-    insurance_annual: DecimalIn | None = None
-    hoa_monthly: DecimalIn = Decimal(0)
+    points: PointsIn = Decimal(0)
+    property_tax_annual: PropertyTaxIn | None = None
+    insurance_annual: InsuranceIn | None = None
+    hoa_monthly: HoaIn = Decimal(0)
     va_eligible: bool = False
     first_time_buyer: bool = False
 
@@ -290,10 +351,7 @@ class CalculateResponse(Struct):
 def decode(data: bytes | str, type_: type[Any]) -> Any:
     """Decode JSON the way the server does: numbers and strings both become
     Decimal where a Decimal is declared."""
-    return msgspec.convert(_JSON.decode(data), type_, strict=False)
-
-
-_JSON = msgspec.json.Decoder(float_hook=Decimal)
+    return msgspec.convert(decode_json(data), type_)
 
 
 def validate(request: Struct) -> None:

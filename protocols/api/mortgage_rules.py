@@ -1,10 +1,12 @@
-"""The bounds and cross-field rules of the mortgage requests.
+"""The rules of the mortgage requests that span fields.
 
-msgspec cannot put numeric bounds on Decimal fields, and some rules span
-several fields (an ARM needs caps, payments come after the advance, debts
-cannot exceed income), so they are checked here. Every broken rule becomes
-one FieldError with a JSON pointer and the allowed range, and all of them
-are reported together in a single 422.
+Each field's own range is declared on its type (protocols/api/mortgage.py)
+and checked first (again here, for callers that did not come through the
+HTTP decoder); what is left here compares fields (an
+extra payment above the principal, payments before the advance, debts above
+income, a floor above the lifetime cap), which no schema can state. Every
+broken rule becomes one FieldError with a JSON pointer, all reported
+together in one 422 of type BROKEN_RULE.
 """
 
 from __future__ import annotations
@@ -13,7 +15,12 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from protocols.api.decimals import Bounds, bounds_errors
 from protocols.api.mortgage import (
+    AMOUNT,
+    HOME,
+    LOAN,
+    RATE,
     AffordabilityRequest,
     AmortizationRequest,
     AprRequest,
@@ -21,44 +28,22 @@ from protocols.api.mortgage import (
     CalculateRequest,
     RefinanceRequest,
 )
-from protocols.problems import FieldError, Problem
+from protocols.problems import BROKEN_RULE, FieldError, Problem
 
-MAX_LOAN = Decimal(100_000_000)
-MAX_RATE = Decimal(30)
-_STATE_CODES = (
-    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH "
-    "NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI AS MP"
-)
-US_STATES = frozenset(_STATE_CODES.split(" "))
+
+def fits(value: Decimal | None, bounds: Bounds) -> bool:
+    """True when a value is present and in its own range (else its own error
+    is reported already, and comparing it would only add noise)."""
+    return value is not None and bounds.problem(value) is None
 
 
 class _Errors:
     def __init__(self) -> None:
         self.items: list[FieldError] = []
+        self.type = BROKEN_RULE
 
     def add(self, pointer: str, detail: str) -> None:
         self.items.append(FieldError(pointer=pointer, detail=detail))
-
-    def within(
-        self,
-        pointer: str,
-        value: Decimal | None,
-        low: Decimal | int,
-        high: Decimal | int,
-        *,
-        low_open: bool = False,
-    ) -> bool:
-        """Check `low ≤ value ≤ high` (or `low < value` when `low_open`)."""
-        if value is None:
-            return True
-        lower = "greater than" if low_open else "at least"
-        if not value.is_finite():
-            self.add(pointer, f"must be a finite number {lower} {low} and at most {high}")
-            return False
-        if value < low or (low_open and value == low) or value > high:
-            self.add(pointer, f"must be {lower} {low} and at most {high}")
-            return False
-        return True
 
     def raise_if_any(self) -> None:
         if self.items:
@@ -67,6 +52,7 @@ class _Errors:
                 "Invalid input",
                 "; ".join(f"{e.pointer}: {e.detail}" for e in self.items),
                 errors=self.items,
+                type=self.type,
             )
 
 
@@ -75,22 +61,25 @@ def check(request: Any) -> None:
         AmortizationRequest: _amortization,
         AprRequest: _apr,
         AffordabilityRequest: _affordability,
-        RefinanceRequest: _refinance,
+        RefinanceRequest: lambda r, e: None,
         CalculateRequest: _calculate,
     }
     errors = _Errors()
+    out_of_range = bounds_errors(request, type(request))
     rules[type(request)](request, errors)
+    if out_of_range:
+        errors.items[:0] = out_of_range
+        errors.type = "about:blank"
     errors.raise_if_any()
 
 
 def _amortization(r: AmortizationRequest, e: _Errors) -> None:
-    principal_ok = e.within("/principal", r.principal, 0, MAX_LOAN, low_open=True)
-    e.within("/annual_rate", r.annual_rate, 0, MAX_RATE)
-    if principal_ok:
-        e.within("/extra_monthly", r.extra_monthly, 0, r.principal)
+    if fits(r.principal, LOAN) and fits(r.extra_monthly, AMOUNT):
+        assert r.extra_monthly is not None
+        if r.extra_monthly > r.principal:
+            e.add("/extra_monthly", f"must be at least 0 and at most {r.principal}")
     last_payment = r.term_months * 26 // 12 if r.biweekly else r.term_months
     for k, lump in enumerate(r.lump_sums):
-        e.within(f"/lump_sums/{k}/amount", lump.amount, 0, MAX_LOAN, low_open=True)
         if lump.payment_number > last_payment:
             e.add(
                 f"/lump_sums/{k}/payment_number",
@@ -124,11 +113,6 @@ def _arm(arm: ArmSpec, r: AmortizationRequest, e: _Errors) -> None:
         e.add(
             "/arm/fixed_months", f"must be at least 1 and less than term_months ({r.term_months})"
         )
-    e.within("/arm/initial_rate", arm.initial_rate, 0, MAX_RATE)
-    e.within("/arm/margin", arm.margin, 0, MAX_RATE)
-    e.within("/arm/current_index", arm.current_index, -10, MAX_RATE)
-    for k, value in enumerate(arm.index_path):
-        e.within(f"/arm/index_path/{k}", value, -10, MAX_RATE)
     if not arm.index_path and arm.current_index is None:
         e.add(
             "/arm/index_path",
@@ -137,23 +121,16 @@ def _arm(arm: ArmSpec, r: AmortizationRequest, e: _Errors) -> None:
     if arm.caps is None:
         e.add("/arm/caps", "an ARM needs caps: initial, periodic and lifetime (e.g. 2/1/5)")
         return
-    caps_ok = all(
-        [
-            e.within("/arm/caps/initial", arm.caps.initial, 0, MAX_RATE),
-            e.within("/arm/caps/periodic", arm.caps.periodic, 0, MAX_RATE),
-            e.within("/arm/caps/lifetime", arm.caps.lifetime, 0, MAX_RATE),
-        ]
-    )
     initial = arm.initial_rate if arm.initial_rate is not None else r.annual_rate
-    if caps_ok and arm.floor is not None and initial.is_finite():
-        e.within("/arm/floor", arm.floor, 0, initial + arm.caps.lifetime)
+    if arm.floor is not None and fits(initial, RATE) and fits(arm.caps.lifetime, RATE):
+        ceiling = initial + arm.caps.lifetime
+        if arm.floor > ceiling:
+            e.add("/arm/floor", f"must be at least 0 and at most {ceiling}")
 
 
 def _apr(r: AprRequest, e: _Errors) -> None:
-    e.within("/amount_financed", r.amount_financed, 0, MAX_LOAN, low_open=True)
     total = 0
     for k, group in enumerate(r.payments):
-        e.within(f"/payments/{k}/amount", group.amount, 0, MAX_LOAN, low_open=True)
         if group.first_date <= r.advance_date:
             e.add(f"/payments/{k}/first_date", "must be after advance_date")
         if group.frequency == "single" and group.count != 1:
@@ -164,52 +141,21 @@ def _apr(r: AprRequest, e: _Errors) -> None:
 
 
 def _affordability(r: AffordabilityRequest, e: _Errors) -> None:
-    income_ok = e.within("/annual_income", r.annual_income, 0, MAX_LOAN, low_open=True)
-    debts_ok = e.within("/monthly_debts", r.monthly_debts, 0, MAX_LOAN)
-    if income_ok and debts_ok:
+    if fits(r.annual_income, LOAN) and fits(r.monthly_debts, AMOUNT):
         _debts_within_income(r.monthly_debts, r.annual_income, e)
-    e.within("/down_payment", r.down_payment, 0, MAX_LOAN)
-    e.within("/annual_rate", r.annual_rate, 0, MAX_RATE)
-    e.within("/property_tax_rate", r.property_tax_rate, 0, 10)
-    e.within("/insurance_annual", r.insurance_annual, 0, 1_000_000)
-    e.within("/hoa_monthly", r.hoa_monthly, 0, 100_000)
-    front_ok = e.within("/front_dti_limit", r.front_dti_limit, 0, 100, low_open=True)
-    back_ok = e.within("/back_dti_limit", r.back_dti_limit, 0, 100, low_open=True)
-    if (
-        front_ok
-        and back_ok
-        and r.front_dti_limit is not None
-        and r.back_dti_limit is not None
-        and r.front_dti_limit > r.back_dti_limit
-    ):
-        e.add("/front_dti_limit", f"must not exceed back_dti_limit ({r.back_dti_limit})")
-
-
-def _refinance(r: RefinanceRequest, e: _Errors) -> None:
-    e.within("/current_balance", r.current_balance, 0, MAX_LOAN, low_open=True)
-    e.within("/current_rate", r.current_rate, 0, MAX_RATE)
-    e.within("/new_rate", r.new_rate, 0, MAX_RATE)
-    e.within("/closing_costs", r.closing_costs, 0, MAX_LOAN)
-    e.within("/points", r.points, -5, 10)
+    front, back = r.front_dti_limit, r.back_dti_limit
+    if front is not None and back is not None and front > back:
+        e.add("/front_dti_limit", f"must not exceed back_dti_limit ({back})")
 
 
 def _calculate(r: CalculateRequest, e: _Errors) -> None:
-    price_ok = e.within("/price", r.price, 0, MAX_LOAN, low_open=True)
-    down_ok = e.within("/down_payment", r.down_payment, 0, MAX_LOAN)
-    if price_ok and down_ok and r.down_payment >= r.price:
+    if fits(r.price, HOME) and fits(r.down_payment, AMOUNT) and r.down_payment >= r.price:
         e.add("/down_payment", f"must be less than price ({r.price}); nothing would be borrowed")
-    if r.state not in US_STATES:
-        e.add("/state", "must be a US state, DC or territory code such as CA")
-    income_ok = e.within("/annual_income", r.annual_income, 0, MAX_LOAN, low_open=True)
-    debts_ok = e.within("/monthly_debts", r.monthly_debts, 0, MAX_LOAN)
     if r.monthly_debts is not None and r.annual_income is None:
         e.add("/annual_income", "is required when monthly_debts is given")
-    elif income_ok and debts_ok and r.annual_income is not None and r.monthly_debts is not None:
+    elif fits(r.annual_income, LOAN) and fits(r.monthly_debts, AMOUNT):
+        assert r.annual_income is not None and r.monthly_debts is not None
         _debts_within_income(r.monthly_debts, r.annual_income, e)
-    e.within("/points", r.points, -5, 10)
-    e.within("/property_tax_annual", r.property_tax_annual, 0, 10_000_000)
-    e.within("/insurance_annual", r.insurance_annual, 0, 1_000_000)
-    e.within("/hoa_monthly", r.hoa_monthly, 0, 100_000)
 
 
 def _debts_within_income(monthly_debts: Decimal, annual_income: Decimal, e: _Errors) -> None:

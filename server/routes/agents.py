@@ -16,9 +16,11 @@ from protocols.api.agents import (
     InteractionsQuery,
     InteractionView,
     answer_type,
+    check_input,
 )
 from protocols.problems import Problem
 from server import keys
+from server.anonymous_limits import limit_anonymous
 from server.auth import current_user
 from server.routing import ApiRoutes
 from storage.agents import list_interactions
@@ -52,6 +54,7 @@ def respond(answer: Answer) -> msgspec.Struct:
 
 
 async def _ask(request: web.Request, name: str, body: Any) -> msgspec.Struct:
+    await limit_anonymous(request)
     settings = request.app[keys.CONFIG]
     try:
         answer = await ask_agent(
@@ -76,6 +79,7 @@ def _agent_route(name: str, input_type: Any, output_type: Any, summary: str) -> 
     routes.post(
         f"/api/agents/{name}",
         body=input_type,
+        check=check_input,
         response=answer_type(output_type),
         summary=summary,
     )(handler)
@@ -98,7 +102,13 @@ async def list_agents(request: web.Request) -> list[AgentInfo]:
     ]
 
 
-@routes.post("/api/agents/{agent}", summary="Any other name: 404 listing the agents")
+# Not a real operation, so not in the document; the pattern keeps it off
+# /api/agents/interactions, whose only method is GET (so says its Allow).
+@routes.post(
+    "/api/agents/{agent:(?!interactions$)[^/]+}",
+    summary="Any other name: 404 listing the agents",
+    documented=False,
+)
 async def unknown_agent(request: web.Request) -> None:
     name = request.match_info["agent"]
     known = sorted(AGENTS)

@@ -18,23 +18,23 @@ from aiohttp import web
 
 from actors.accounts.identity import InvalidEmail, normalise_email, personal_words
 from actors.accounts.passwords import password_problems
+from actors.accounts.throttle import REGISTER_PER_ADDRESS
 from actors.accounts.tokens import looks_like_token, new_token, token_digest
 from actors.mailer.outbox import enqueue
 from protocols.api.auth import (
     Accepted,
     Done,
-    EmailRequest,
     LoginRequest,
     LoginResponse,
     RegisterRequest,
+    ResendRequest,
     Session,
     User,
     VerifyQuery,
 )
-from protocols.problems import FieldError, Problem, invalid
+from protocols.problems import BROKEN_RULE, FieldError, Problem, invalid
 from server import keys
 from server.auth import (
-    SESSION_COOKIE,
     Accounts,
     accounts_lifespan,
     accounts_of,
@@ -42,7 +42,9 @@ from server.auth import (
     client_ip,
     mail_wait_seconds,
     require_user,
-    sign_in_verdict,
+    session_cookie_name,
+    sign_in_succeeded,
+    take_sign_in_attempt,
     user_agent,
 )
 from server.routes.payments import subscription_of
@@ -75,7 +77,7 @@ def _email_field(raw: str) -> str:
     try:
         return normalise_email(raw)
     except InvalidEmail as exc:
-        raise invalid("/email", str(exc), title="Invalid email") from None
+        raise invalid("/email", str(exc), title="Invalid email", type=BROKEN_RULE) from None
 
 
 async def check_password(password: str, email: str, name: str) -> None:
@@ -84,7 +86,9 @@ async def check_password(password: str, email: str, name: str) -> None:
         password_problems, password, personal=personal_words(email, name)
     )
     if problems:
-        raise invalid("/password", "; ".join(problems), title="Password not accepted")
+        raise invalid(
+            "/password", "; ".join(problems), title="Password not accepted", type=BROKEN_RULE
+        )
 
 
 # Registration and verification
@@ -100,10 +104,23 @@ async def register(request: web.Request, body: RegisterRequest) -> Accepted:
         raise Problem(
             422, "Invalid name", "name is empty", errors=[FieldError("/name", "is empty")]
         )
+    pool = request.app[keys.DB].pool
+    wait = await mail_wait_seconds(
+        pool, "register", email, client_ip(request), per_address=REGISTER_PER_ADDRESS
+    )
+    if wait is not None:
+        await audit(pool, request, "register", "throttled", None, email)
+        raise Problem(
+            429,
+            "Too many registrations",
+            f"this address or your network registered several times recently; "
+            f"check your inbox or try again in {wait} seconds",
+            headers={"Retry-After": str(wait)},
+        )
     await check_password(body.password, email, name)
     password_hash = await accounts.hasher.hash_async(body.password)
     token, digest = new_token()
-    async with request.app[keys.DB].pool.acquire() as conn, conn.transaction():
+    async with pool.acquire() as conn, conn.transaction():
         user = await store.create_user(conn, email=email, name=name, password_hash=password_hash)
         if user is None:
             existing = await store.user_by_email(conn, email)
@@ -177,8 +194,8 @@ async def verify(request: web.Request, query: VerifyQuery) -> Done:
     return Done(status="verified")
 
 
-@routes.post(RESEND_PATH, body=EmailRequest, response=Accepted, status=202)
-async def resend_verification(request: web.Request, body: EmailRequest) -> Accepted:
+@routes.post(RESEND_PATH, body=ResendRequest, response=Accepted, status=202)
+async def resend_verification(request: web.Request, body: ResendRequest) -> Accepted:
     """Email a fresh verification link (limited per address and per IP)"""
     accounts = accounts_of(request.app)
     email = _email_field(body.email)
@@ -223,7 +240,7 @@ async def login(request: web.Request, body: LoginRequest) -> web.Response:
         email = body.email.strip().lower()
     ip, agent = client_ip(request), user_agent(request)
 
-    verdict = await sign_in_verdict(pool, accounts, email, ip)
+    verdict = await take_sign_in_attempt(pool, accounts, email, ip)
     if not verdict.allowed:
         await audit(
             pool, request, "login", "locked" if verdict.locked else "throttled", None, email
@@ -246,6 +263,7 @@ async def login(request: web.Request, body: LoginRequest) -> web.Response:
             "Wrong email or password",
             "check both and try again; after a few failures sign-in slows down",
         )
+    await sign_in_succeeded(pool, email, ip)
     if not user.verified:
         await audit(pool, request, "login", "unverified", user.id, email)
         raise Problem(
@@ -272,7 +290,7 @@ async def login(request: web.Request, body: LoginRequest) -> web.Response:
         LoginResponse(token=token, expires_at=session.expires_at, user=public_user(user))
     )
     response.set_cookie(
-        SESSION_COOKIE,
+        session_cookie_name(request.app[keys.CONFIG].public_url),
         token,
         max_age=int(accounts.sessions.lifetime.total_seconds()),
         path="/",
@@ -292,7 +310,13 @@ async def logout(request: web.Request) -> web.Response:
     await session_store.end_session(pool, user.session_id, user_id=user.id)
     await audit(pool, request, "logout", "success", user.id, user.email)
     response = json_response(Done(status="signed_out"))
-    response.del_cookie(SESSION_COOKIE, path="/")
+    response.del_cookie(
+        session_cookie_name(request.app[keys.CONFIG].public_url),
+        path="/",
+        secure=True,
+        httponly=True,
+        samesite="Lax",
+    )
     return response
 
 

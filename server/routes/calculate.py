@@ -24,6 +24,7 @@ from actors.calculation.specs import POOL
 from protocols.api.mortgage import CalculateRequest, validate
 from protocols.problems import Problem
 from server import keys
+from server.anonymous_limits import limit_anonymous
 from server.auth import current_user, require_user
 from server.routing import ApiRoutes
 from storage import calculations as store
@@ -55,6 +56,7 @@ async def calculate(request: web.Request, body: CalculateRequest) -> web.Respons
     """Every product priced from the live rate book (payment, APR, PITI, cash
     to close, total interest, eligibility), the advisor's recommendations,
     stored and returned; Content-Location is where it can be read again."""
+    await limit_anonymous(request)
     user = await current_user(request)
     system = request.app[keys.SYSTEM]
     priced: Priced = await system.ask_any(

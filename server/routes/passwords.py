@@ -1,5 +1,6 @@
 """Password reset over HTTP: a single-use link by email, then a new
-password that ends every session.
+password that ends every session and is confirmed by a second email (so
+an owner whose mailbox was used against them hears of it).
 
 Like registration, forgot-password answers 202 whether or not the address
 has an account (and when the address has asked too often), so it reveals
@@ -17,7 +18,13 @@ from actors.accounts.tokens import looks_like_token, new_token, token_digest
 from actors.mailer.outbox import enqueue
 from protocols.api.auth import Accepted, Done, EmailRequest, ResetRequest
 from server import keys
-from server.auth import accounts_of, audit, client_ip, mail_wait_seconds
+from server.auth import (
+    accounts_of,
+    audit,
+    client_ip,
+    forget_sign_in_failures,
+    mail_wait_seconds,
+)
 from server.routes.auth import RESET_PAGE, check_password, gone
 from server.routing import ApiRoutes
 from storage import accounts as store
@@ -96,6 +103,18 @@ async def reset_password(request: web.Request, body: ResetRequest) -> Done:
         await store.mark_verified(conn, user.id)  # the link proved the mailbox is theirs
         await store.retire_tokens(conn, user_id=user.id, purpose=RESET_PURPOSE)
         ended = await session_store.end_all_sessions(conn, user.id)
+        await forget_sign_in_failures(conn, user.email)
+        changed_at = await session_store.database_now(conn)
+        await enqueue(
+            conn,
+            to=user.email,
+            template="password_changed",
+            context={
+                "name": user.name,
+                "when": changed_at.strftime("%Y-%m-%d at %H:%M UTC"),
+                "reset_link": accounts.link(RESET_PAGE),
+            },
+        )
         await audit(
             conn,
             request,

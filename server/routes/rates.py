@@ -16,7 +16,7 @@ from aiohttp import web
 
 from actors.rates import RateBook, RatesConfig, load_book
 from actors.rates.store import from_row
-from protocols.problems import FieldError, Problem
+from protocols.problems import BROKEN_RULE, FieldError, Problem
 from protocols.rate_sources.records import Product, RateHistoryResponse, RatesResponse
 from server import keys
 from server.keys import RATE_BOOK
@@ -56,6 +56,7 @@ async def rate_history(request: web.Request, query: HistoryQuery) -> RateHistory
             "Invalid query parameter",
             "parameter from: must not be after `to`",
             errors=[FieldError(pointer="/from", detail="must not be after `to`")],
+            type=BROKEN_RULE,
         )
     rows = await observation_history(
         request.app[keys.DB].pool,

@@ -1,0 +1,138 @@
+"""The OpenAPI document is the contract: schemathesis generates requests from
+/api/openapi.json (valid and invalid ones) against the whole application on a
+real socket, with a signed-in consumer's session and with an admin's (each
+operation is also tried without the session: it must then answer 401), and
+every answer must be what the document promises. Sign-out runs last, on
+its own, since it ends the session it is given.
+
+The run is bounded (a few examples per operation and phase) so it fits CI; a
+longer local run is the same command with a larger RATELINE_CONTRACT_EXAMPLES.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from actors.accounts.tokens import new_token
+from ops.config import Settings
+from server import keys
+from server.app import create_app
+from server.auth import DEPS_KEY
+from storage import accounts as account_store
+from storage import sessions as session_store
+from storage.database import Database
+from tests.test_auth_flow import make_accounts
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = int(os.environ.get("RATELINE_CONTRACT_EXAMPLES", "5"))
+SCHEMATHESIS = shutil.which("schemathesis") or os.path.join(
+    os.path.dirname(sys.executable), "schemathesis"
+)
+
+
+async def _session(db: Database, role: str) -> str:
+    user = await account_store.create_user(
+        db.pool,
+        email=f"contract-{role}@example.com",
+        name=role.title(),
+        password_hash=None,
+        role=role,
+        verified=True,
+    )
+    assert user is not None
+    token, digest = new_token()
+    await session_store.create_session(
+        db.pool,
+        user_id=user.id,
+        token_hash=digest,
+        lifetime=timedelta(hours=1),
+        ip=None,
+        user_agent=None,
+    )
+    return token
+
+
+async def _schemathesis(base: str, workdir: Path, *args: str) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        SCHEMATHESIS,
+        "run",
+        f"{base}/api/openapi.json",
+        "--checks",
+        "all",
+        "--exclude-checks",
+        "positive_data_acceptance",
+        "--max-examples",
+        str(EXAMPLES),
+        "--workers",
+        "1",
+        "--seed",
+        "20261206",
+        "--no-color",
+        *args,
+        cwd=workdir,  # its cache folder stays out of the checkout
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={
+            **os.environ,
+            "SCHEMATHESIS_HOOKS": "tests.contract_hooks",
+            "PYTHONPATH": str(ROOT),
+        },
+    )
+    out, _ = await process.communicate()
+    return process.returncode or 0, out.decode(errors="replace")
+
+
+@pytest.fixture
+async def contract_client(
+    db: Database, settings: Settings, aiohttp_client: Callable[..., Any]
+) -> TestClient:
+    # The anonymous allowance would answer 429 before most generated requests
+    # reach the code under test; it has its own test.
+    app = create_app(settings.replace(anon_requests_per_minute=0, anon_requests_per_day=0))
+    app[keys.DEPS][DEPS_KEY] = make_accounts(settings)
+    return await aiohttp_client(app)
+
+
+@pytest.mark.timeout(300)
+async def test_every_operation_answers_as_the_document_says(
+    contract_client: TestClient, db: Database, tmp_path: Path
+) -> None:
+    base = str(contract_client.make_url("")).rstrip("/")
+    user, admin = await _session(db, "consumer"), await _session(db, "admin")
+    logout = ("--exclude-operation-id", "post_logout")
+    runs = {
+        "consumer": ("-H", f"Authorization: Bearer {user}", *logout),
+        "admin": ("-H", f"Authorization: Bearer {admin}", *logout),
+        "sign-out": (
+            "-H",
+            f"Authorization: Bearer {user}",
+            "--include-operation-id",
+            "post_logout",
+        ),
+    }
+    failures = {}
+    for who, args in runs.items():
+        code, out = await _schemathesis(base, tmp_path, *args)
+        if code != 0:
+            failures[who] = out[-6000:]
+    assert not failures, "\n\n".join(f"--- as {who}\n{out}" for who, out in failures.items())
+
+
+async def test_allow_lists_exactly_the_documented_methods(contract_client: TestClient) -> None:
+    document = await (await contract_client.get("/api/openapi.json")).json()
+    documented = {method.upper() for method in document["paths"]["/api/agents/interactions"]}
+    refused = await contract_client.post("/api/agents/interactions", json={})
+    assert refused.status == 405
+    assert set(refused.headers["Allow"].split(", ")) == documented == {"GET"}
+    unknown = await contract_client.post("/api/agents/no_such_agent", json={})
+    assert unknown.status == 404 and "mortgage_advisor" in (await unknown.json())["detail"]
