@@ -17,22 +17,16 @@ browsers on their own, so requests that authenticate that way pass.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from aiohttp import web
 
 from protocols.problems import Problem
 from server import keys
 from server.auth import session_cookie_name
 from server.middlewares import Handler
+from server.realtime.origins import allowed_origins, origin_of
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HSTS = "max-age=31536000; includeSubDomains"
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
@@ -49,15 +43,18 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
         headers["Cache-Control"] = "no-store"
 
 
-def _same_origin(request: web.Request) -> bool:
+def _from_our_pages(request: web.Request) -> bool:
+    """The platform's own origin, or one of RATELINE_ALLOWED_ORIGINS (the same
+    list that may open /ws with the cookie)."""
     site = request.headers.get("Sec-Fetch-Site")
-    if site is not None:
-        return site in ("same-origin", "none")
+    if site in ("same-origin", "none"):
+        return True
     origin = request.headers.get("Origin")
     if origin is None:
-        return True  # not a browser, or one old enough to rely on SameSite alone
-    own = {_origin(request.app[keys.CONFIG].public_url), _origin(str(request.url))}
-    return origin.lower() in own
+        return site is None  # not a browser, or one old enough to rely on SameSite alone
+    settings = request.app[keys.CONFIG]
+    ours = allowed_origins(settings.public_url, settings.allowed_origins)
+    return origin_of(origin) in ours | {origin_of(str(request.url))}
 
 
 @web.middleware
@@ -67,7 +64,7 @@ async def cross_site_check(request: web.Request, handler: Handler) -> web.Stream
         request.method in UNSAFE
         and "Authorization" not in request.headers
         and session_cookie_name(request.app[keys.CONFIG].public_url) in request.cookies
-        and not _same_origin(request)
+        and not _from_our_pages(request)
     ):
         raise Problem(
             403,

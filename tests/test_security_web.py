@@ -98,3 +98,21 @@ async def test_a_cross_site_request_riding_the_cookie_is_refused(
             "/api/auth/logout", headers={"Cookie": f"rateline_session={fresh}", **same}
         )
         assert ok.status == 200, same
+
+
+async def test_the_allowed_origins_may_send_the_cookie_and_others_may_not(
+    db: Database, settings: Settings, aiohttp_client: Any
+) -> None:
+    app_origin = "https://app.example.com"
+    client = await _client(settings.replace(allowed_origins=app_origin), aiohttp_client)
+    for origin, expected in ((app_origin, 200), ("https://app.example.com.evil.test", 403)):
+        _, token = await signed_in(db, f"{expected}@example.com")
+        response = await client.post(
+            "/api/auth/logout",
+            headers={
+                "Cookie": f"rateline_session={token}",
+                "Origin": origin,
+                "Sec-Fetch-Site": "cross-site",
+            },
+        )
+        assert response.status == expected, origin
