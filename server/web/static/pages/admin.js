@@ -16,10 +16,12 @@ export async function render(main) {
   }
   const alerts = h("section", { class: "alerts", "aria-labelledby": "alerts-title" });
   const findings = h("section", { class: "findings", "aria-labelledby": "findings-title" });
+  const backups = h("section", { class: "backups", "aria-labelledby": "backups-title" });
   const audit = h("section", { class: "audit", "aria-labelledby": "audit-title" });
-  main.append(h("h1", {}, "Admin"), alerts, findings, audit);
+  main.append(h("h1", {}, "Admin"), alerts, findings, backups, audit);
   const live = await renderAlerts(alerts);
   await renderFindings(findings);
+  await renderBackups(backups);
   renderAudit(audit);
   return () => live.close();
 }
@@ -107,6 +109,57 @@ async function renderFindings(section) {
     );
   };
   section.append(h("h2", { id: "findings-title" }, "Security findings"), scan, list);
+  await fill();
+}
+
+// Backups with their verification, newest first; "Back up now" starts one.
+async function renderBackups(section) {
+  const body = h("tbody");
+  const status = h("p", { role: "status" });
+  const fill = async () => {
+    const { items } = await api("GET", "/api/admin/backups");
+    body.replaceChildren(
+      ...items.map((b) =>
+        h(
+          "tr",
+          { "data-id": b.id, "data-status": b.status },
+          h("td", {}, b.id),
+          h("td", {}, b.status),
+          h("td", {}, b.trigger),
+          h("td", {}, b.started_at),
+          h("td", {}, b.size_bytes === null ? "" : `${(b.size_bytes / 1048576).toFixed(1)} MiB`),
+          h("td", {}, b.failed_stage ? `${b.failed_stage}: ${b.detail || ""}` : ""),
+        ),
+      ),
+    );
+  };
+  const start = h("button", { type: "button", onclick: async () => {
+    try {
+      const started = await api("POST", "/api/admin/backups");
+      status.textContent = `Backup ${started.id} started.`;
+    } catch (error) {
+      status.textContent = error.message;
+    }
+    await fill();
+  } }, "Back up now");
+  const refresh = h("button", { type: "button", class: "link", onclick: fill }, "Refresh");
+  section.append(
+    h("h2", { id: "backups-title" }, "Backups"),
+    start,
+    " ",
+    refresh,
+    status,
+    h(
+      "div",
+      { class: "table-wrap" },
+      h(
+        "table",
+        { class: "backup-table" },
+        h("thead", {}, h("tr", {}, ...["Backup", "Status", "Trigger", "Started", "Size", "Failure"].map((t) => h("th", { scope: "col" }, t)))),
+        body,
+      ),
+    ),
+  );
   await fill();
 }
 
