@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 
 from actors.alerting.actor import NAME, AlertingActor
 from actors.mailer.actor import NAME as MAILER
@@ -70,6 +71,29 @@ async def test_a_restart_keeps_a_firing_alert_and_its_start_time(db: Database) -
     assert before["state"] == after["state"] == "firing"
     assert after["started_at"] == before["started_at"]
     assert len(receiver.bodies) == 1  # the new incarnation knew the team had been told
+
+
+async def test_the_timer_evaluates_and_a_restarted_actor_arms_its_own(db: Database) -> None:
+    fixture = Fixture()
+    fixture.config = replace(fixture.config, eval_seconds=0.1)
+    restarts = REGISTRY.get_sample_value("rateline_actor_restarts_total", {"actor": NAME}) or 0
+
+    async def state_is(expected: str) -> bool:
+        rows = await stored(db)
+        return bool(rows) and rows[0]["state"] == expected
+
+    async with alerting(db, fixture) as system:
+        fixture.gauge.set(40)
+        await eventually(lambda: state_is("firing"))  # nobody asked: the timer did
+        system.tell(NAME, "not a message it knows")  # the incarnation crashes
+        await eventually(
+            lambda: (
+                REGISTRY.get_sample_value("rateline_actor_restarts_total", {"actor": NAME})
+                == restarts + 1
+            )
+        )
+        fixture.gauge.set(3)
+        await eventually(lambda: state_is("resolved"))
 
 
 async def test_an_ack_stops_repeats_and_a_silence_suppresses(db: Database) -> None:

@@ -92,6 +92,20 @@ async def test_only_a_leader_backs_up_at_a_slot_and_only_once(db: Database, tmp_
         ]
 
 
+async def test_the_timer_takes_the_backup_at_its_slot(db: Database, tmp_path: Path) -> None:
+    await seed(db.pool, 100)
+    soon = (datetime.now(UTC) + timedelta(seconds=2)).time()
+    config = BackupConfig(folder=tmp_path, at=soon, interval_hours=24)
+    async with running(db, config, Lead(leader=True), "node-a"):
+        deadline = asyncio.get_running_loop().time() + 90
+        while not (taken := await store.listing(db.pool)) or taken[0].status == "running":
+            assert asyncio.get_running_loop().time() < deadline, "no scheduled backup"
+            await asyncio.sleep(0.2)
+    [backup] = taken
+    assert (backup.trigger, backup.status) == ("schedule", "verified")
+    assert backup.slot is not None and backup.slot.time() == soon
+
+
 async def test_admins_start_a_backup_and_follow_it(app_client: TestClient, db: Database) -> None:
     await seed(db.pool, 100)
     admin = await session_for(db, "admin")

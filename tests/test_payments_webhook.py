@@ -10,7 +10,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from actors.payments.actor import Reconcile
+from ops.config import Settings
 from server import keys
+from server.app import create_app
 from storage.database import Database
 
 pytest.register_assert_rewrite("tests.payments_support")
@@ -18,8 +20,10 @@ from tests.payments_support import (  # noqa: E402 (after the rewrite hook)
     FakeStripe,
     eventually,
     receipts,
+    reseed_plans,
     signed_event,
     signed_in,
+    stripe_settings,
 )
 
 pytest_plugins = ["tests.payments_support"]
@@ -213,6 +217,16 @@ async def test_a_lost_webhook_is_healed_by_the_reconciliation(
     again = await system.ask("payments", Reconcile(), timeout=60)
     assert again.missed_events == 0
     assert len(await receipts(pay_client, "lost@example.com")) == 1
+
+
+async def test_the_timer_reconciles_without_being_asked(
+    db: Database, settings: Settings, fake_stripe: FakeStripe, aiohttp_client: Any
+) -> None:
+    await reseed_plans(db)
+    often = stripe_settings(settings, fake_stripe.url).replace(payments_reconcile_seconds=0.3)
+    client: TestClient = await aiohttp_client(create_app(often))
+    payment_id, _, _ = await paid_at_stripe(client, db, fake_stripe, "timer@example.com")
+    assert await eventually(lambda: _is(db, payment_id, "succeeded"))  # its webhook was lost
 
 
 async def test_a_signed_event_for_an_unknown_intent_is_stored_and_harms_nothing(

@@ -12,7 +12,6 @@ nor repeats one; a cycle's changes are kept only once they are stored.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, replace
@@ -57,7 +56,12 @@ NOTIFICATIONS = Counter(
 
 @dataclass(frozen=True)
 class Evaluate:
-    """Evaluate the rules now (the timer sends it; tests may ask for it)."""
+    """Evaluate the rules now."""
+
+
+@dataclass(frozen=True)
+class Tick:
+    """The timer fired: evaluate, and again in `eval_seconds`."""
 
 
 @dataclass(frozen=True)
@@ -83,22 +87,21 @@ class AlertingActor(RatelineActor):
         self.alerts: dict[str, Alert] = {}
         self.loaded = False
         self._session: aiohttp.ClientSession | None = None
-        self._timer: asyncio.TimerHandle | None = None
-        self._stopped = False
         self._refreshed_at: datetime | None = None
 
     def on_start(self) -> None:
-        with contextlib.suppress(RuntimeError):
-            self.ctx.loop.call_soon_threadsafe(self._arm)
+        self.tell_later(self.config.eval_seconds, Tick())
 
     def on_stop(self) -> None:
-        self._shutdown()
+        self._close_session()
 
     def on_failure(self, *exc_info: Any) -> None:
-        self._shutdown()
+        self._close_session()
 
     def handle(self, message: Any) -> Any:
-        if isinstance(message, Evaluate):
+        if isinstance(message, Tick):
+            self.tell_later(self.config.eval_seconds, Tick())
+        if isinstance(message, Evaluate | Tick):
             try:
                 return self._cycle()
             except (asyncpg.PostgresError, OSError, TimeoutError):
@@ -201,36 +204,13 @@ class AlertingActor(RatelineActor):
         except Exception as exc:
             log.warning("could not refresh Alertmanager", extra={"error": repr(exc)})
 
-    # -- the timer -----------------------------------------------------------------
-
-    def _arm(self) -> None:
-        if not self._stopped:
-            self._timer = self.ctx.loop.call_later(self.config.eval_seconds, self._fire)
-
-    def _fire(self) -> None:
-        system = self.ctx.system
-        if self._stopped or system is None:
-            return
-        try:
-            system.tell(self.name, Evaluate())
-        except Exception:  # the name is gone: we are stopping
-            return
-        self._arm()
-
-    def _shutdown(self) -> None:
-        if self._stopped:
-            return
-        self._stopped = True
+    def _close_session(self) -> None:
         session, self._session = self._session, None
-
-        def cancel() -> None:
-            if self._timer is not None:
-                self._timer.cancel()
-            if session is not None:
-                self.ctx.loop.create_task(session.close())
-
-        with contextlib.suppress(RuntimeError):
-            self.ctx.loop.call_soon_threadsafe(cancel)
+        if session is None:
+            return
+        loop = self.ctx.loop
+        with contextlib.suppress(RuntimeError):  # the loop is closed already
+            loop.call_soon_threadsafe(lambda: loop.create_task(session.close()))
 
 
 def _frame(severity: str, notices: list[Notice]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The backup actor: scheduled backups on the leading node, and backups asked for.
 
-A timer on the event loop tells the actor `Tick` at each slot of the
-schedule (and at least hourly, so a changed clock or lead is noticed). At a
+The actor tells itself `Tick` (tell_later) at each slot of the schedule
+(and at least hourly, so a changed clock or lead is noticed). At a
 slot, only the node that leads single-leader work (ctx.deps["leadership"])
 backs up, and the slot is recorded with the backup, so two nodes that both
 believe they lead for a moment still take one. Every tick also refreshes the
@@ -13,7 +13,6 @@ requests that arrive meanwhile queue in its mailbox.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ import asyncpg
 from actors.backup import service
 from actors.backup.config import BackupConfig
 from actors.backup.schedule import next_slot
-from actors.runtime import ActorContext, RatelineActor
+from actors.runtime import ActorContext, RatelineActor, Timer
 from storage import backups as store
 
 log = logging.getLogger("rateline.backup")
@@ -56,19 +55,12 @@ class BackupActor(RatelineActor):
         self.leadership = ctx.deps.get("leadership")
         self.node = str(ctx.deps.get("node", ""))
         self.slot = next_slot(datetime.now(UTC), config.at, config.interval_hours)
-        self._timer: asyncio.TimerHandle | None = None
-        self._stopped = False
+        self._next_tick: Timer | None = None
 
     def on_start(self) -> None:
         log.info("next scheduled backup", extra={"slot": self.slot.isoformat()})
         self._refresh()
         self._arm()
-
-    def on_stop(self) -> None:
-        self._shutdown()
-
-    def on_failure(self, *exc_info: Any) -> None:
-        self._shutdown()
 
     def handle(self, message: Any) -> Any:
         if isinstance(message, Tick):
@@ -138,29 +130,8 @@ class BackupActor(RatelineActor):
     # -- the timer ---------------------------------------------------------------
 
     def _arm(self) -> None:
+        """One tick pending: at the next slot, or within the hour."""
+        if self._next_tick is not None:
+            self._next_tick.cancel()
         wait = min(max((self.slot - datetime.now(UTC)).total_seconds(), 0.0), LONGEST_WAIT)
-        loop = self.ctx.loop
-
-        def arm() -> None:
-            if not self._stopped:
-                self._timer = loop.call_later(wait, self._fire)
-
-        with contextlib.suppress(RuntimeError):  # the loop is closed: we are stopping
-            loop.call_soon_threadsafe(arm)
-
-    def _fire(self) -> None:
-        system = self.ctx.system
-        if self._stopped or system is None:
-            return
-        with contextlib.suppress(Exception):  # the name is gone: we are stopping
-            system.tell(self.name, Tick())
-
-    def _shutdown(self) -> None:
-        self._stopped = True
-
-        def cancel() -> None:
-            if self._timer is not None:
-                self._timer.cancel()
-
-        with contextlib.suppress(RuntimeError):
-            self.ctx.loop.call_soon_threadsafe(cancel)
+        self._next_tick = self.tell_later(wait, Tick())

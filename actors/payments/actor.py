@@ -6,7 +6,6 @@ for everything else. Stripe errors reach the caller as problem documents.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import uuid
@@ -80,7 +79,12 @@ class PrepareCard:
 
 @dataclass(frozen=True)
 class Reconcile:
-    """The timer fired (or someone wants the books checked now)."""
+    """Check the books against Stripe now."""
+
+
+@dataclass(frozen=True)
+class Tick:
+    """The timer fired: reconcile, and again in `reconcile_seconds`."""
 
 
 class PaymentsActor(RatelineActor):
@@ -89,8 +93,6 @@ class PaymentsActor(RatelineActor):
         self.config = config
         self.ledger: PaymentLedger | None = None
         self.checkout: Checkout | None = None
-        self._timer: asyncio.TimerHandle | None = None
-        self._stopped = False
 
     def on_start(self) -> None:
         async def open_gateway() -> StripeGateway:
@@ -99,13 +101,13 @@ class PaymentsActor(RatelineActor):
         gateway = self.run_io(open_gateway(), timeout=10)
         self.ledger = PaymentLedger(self.ctx.deps["db"].pool, gateway)
         self.checkout = Checkout(self.ledger)
-        self.ctx.loop.call_soon_threadsafe(self._arm)
+        self.tell_later(self.config.reconcile_seconds, Tick())
 
     def on_stop(self) -> None:
-        self._shutdown()
+        self._close_gateway()
 
     def on_failure(self, *exc_info: Any) -> None:
-        self._shutdown()
+        self._close_gateway()
 
     def handle(self, message: Any) -> Any:
         ledger, checkout = self.ledger, self.checkout
@@ -133,7 +135,9 @@ class PaymentsActor(RatelineActor):
             return self.run_io(ledger.refund(message.payment_id), timeout=IO_TIMEOUT)
         if isinstance(message, CancelSubscription):
             return self.run_io(ledger.cancel(message.user_id), timeout=IO_TIMEOUT)
-        if isinstance(message, Reconcile):
+        if isinstance(message, Tick):
+            self.tell_later(self.config.reconcile_seconds, Tick())
+        if isinstance(message, Reconcile | Tick):
             return self._reconcile(ledger)
         if isinstance(message, PrepareCard):
             secret: str = self.run_io(checkout.card_setup(), timeout=IO_TIMEOUT)
@@ -148,33 +152,9 @@ class PaymentsActor(RatelineActor):
             return None
         return result
 
-    # -- the timer ----------------------------------------------------------------
-
-    def _arm(self) -> None:
-        if not self._stopped:
-            self._timer = self.ctx.loop.call_later(self.config.reconcile_seconds, self._fire)
-
-    def _fire(self) -> None:
-        system = self.ctx.system
-        if self._stopped or system is None:
+    def _close_gateway(self) -> None:
+        loop, ledger, self.ledger = self.ctx.loop, self.ledger, None
+        if ledger is None:
             return
-        try:
-            system.tell(self.name, Reconcile())
-        except Exception:  # the name is gone: we are stopping
-            return
-        self._arm()
-
-    def _shutdown(self) -> None:
-        if self._stopped:
-            return
-        self._stopped = True
-        loop, ledger = self.ctx.loop, self.ledger
-
-        def close() -> None:
-            if self._timer is not None:
-                self._timer.cancel()
-            if ledger is not None:
-                loop.create_task(ledger.stripe.close())
-
         with contextlib.suppress(RuntimeError):  # the loop is closed already
-            loop.call_soon_threadsafe(close)
+            loop.call_soon_threadsafe(lambda: loop.create_task(ledger.stripe.close()))
