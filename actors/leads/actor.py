@@ -5,8 +5,8 @@ Capture stores a lead and tells this actor `Route`; nothing else is kept in
 memory, so on start the actor resumes from the database every lead whose
 routing was not finished: received leads are routed, lapsed offers expire,
 open ones get their deadline back, and the unassigned queue is tried. Offer
-deadlines are loop timers that tell the actor `Expire`; an expiry that finds
-the offer already answered changes nothing. Scoring runs on the loop and
+deadlines are timers (tell_later) that tell the actor `Expire`; an expiry
+that finds the offer already answered changes nothing. Scoring runs on the loop and
 never holds up routing: an unscored lead is routed at once and its score is
 stored when the answer comes.
 
@@ -82,13 +82,17 @@ class RetryQueue:
     """A broker may have become eligible: offer the unassigned leads again."""
 
 
+@dataclass(frozen=True)
+class Sweep:
+    """The periodic sweep (tell_later): the queue, and leads nobody watches."""
+
+
 class LeadActor(RatelineActor):
     def __init__(self, ctx: ActorContext, config: FlowConfig, sweep_seconds: float = 60.0) -> None:
         super().__init__(ctx)
         self.config = config
         self.sweep_seconds = sweep_seconds
         self.flow: LeadFlow | None = None
-        self._stopped = False
         self._leading = False
 
     def on_start(self) -> None:
@@ -96,13 +100,7 @@ class LeadActor(RatelineActor):
         self._leading = self._leads()
         if self._leading:
             self.resume()
-        self._schedule(self.sweep_seconds, RetryQueue())
-
-    def on_stop(self) -> None:
-        self._stopped = True
-
-    def on_failure(self, *exc_info: Any) -> None:
-        self._stopped = True
+        self.tell_later(self.sweep_seconds, Sweep())
 
     def handle(self, message: Any) -> Any:
         flow = self.flow
@@ -132,6 +130,10 @@ class LeadActor(RatelineActor):
             lead = self.run_io(flow.opt_out(message.lead_id), timeout=30)
             self.retry_queue()
             return lead
+        if isinstance(message, Sweep):
+            self.tell_later(self.sweep_seconds, Sweep())
+            self.sweep()
+            return None
         if isinstance(message, RetryQueue):
             self.sweep()
             return None
@@ -214,29 +216,7 @@ class LeadActor(RatelineActor):
 
     def _arm(self, offer: OfferRow) -> None:
         delay = max(0.0, (offer.deadline - datetime.now(UTC)).total_seconds())
-        loop = self.ctx.loop
-        with contextlib.suppress(RuntimeError):  # the loop is closed: we are stopping
-            loop.call_soon_threadsafe(loop.call_later, delay, self._tell, Expire(offer.id))
-
-    def _schedule(self, delay: float, message: Any) -> None:
-        loop = self.ctx.loop
-
-        def fire() -> None:
-            if self._tell(message):
-                loop.call_later(delay, fire)
-
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(loop.call_later, delay, fire)
-
-    def _tell(self, message: Any) -> bool:
-        system = self.ctx.system
-        if self._stopped or system is None or system.stopping:
-            return False
-        try:
-            system.tell(self.name, message)
-        except Exception:  # the name is gone: we are stopping
-            return False
-        return True
+        self.tell_later(delay, Expire(offer.id))
 
     # ---- scoring ---------------------------------------------------------------
 
