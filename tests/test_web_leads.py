@@ -11,8 +11,9 @@ from typing import Any
 import aiohttp
 
 from storage.database import Database
-from tests.test_leads_support import eventually, person, profile
-from tests.test_web_browser import browser, new_page, sign_up_and_in, site  # noqa: F401
+from tests.browser import sign_up_and_in
+from tests.support.leads import person, profile
+from tests.support.net import eventually
 
 PHONE_SHOWN = "+14155550134"
 
@@ -40,9 +41,9 @@ async def fill_contact(page: Any) -> None:
 
 
 async def test_a_lead_from_the_form_reaches_the_brokers_desk_live_and_is_accepted(
-    site: str,  # noqa: F811
+    site: str,
     db: Database,
-    new_page: Callable[..., Any],  # noqa: F811
+    new_page: Callable[..., Any],
 ) -> None:
     desk = await new_page()
     await broker_desk(desk, site, db, "broker@example.com")
@@ -107,9 +108,9 @@ async def test_a_lead_from_the_form_reaches_the_brokers_desk_live_and_is_accepte
 
 
 async def test_a_broker_who_was_away_finds_the_offers_and_the_notifications(
-    site: str,  # noqa: F811
+    site: str,
     db: Database,
-    new_page: Callable[..., Any],  # noqa: F811
+    new_page: Callable[..., Any],
 ) -> None:
     desk = await new_page()
     await broker_desk(desk, site, db, "away@example.com")
@@ -160,9 +161,9 @@ async def test_a_broker_who_was_away_finds_the_offers_and_the_notifications(
 
 
 async def test_a_form_without_consent_shows_the_message_beside_the_consent_box(
-    site: str,  # noqa: F811
+    site: str,
     db: Database,
-    new_page: Callable[..., Any],  # noqa: F811
+    new_page: Callable[..., Any],
 ) -> None:
     page = await new_page()
     await page.goto(site + "/")
@@ -183,9 +184,9 @@ async def test_a_form_without_consent_shows_the_message_beside_the_consent_box(
 
 
 async def test_the_desk_is_for_brokers(
-    site: str,  # noqa: F811
+    site: str,
     db: Database,
-    new_page: Callable[..., Any],  # noqa: F811
+    new_page: Callable[..., Any],
 ) -> None:
     page = await new_page()
     await sign_up_and_in(page, site, db, "ada@example.com", "consumer")
