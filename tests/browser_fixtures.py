@@ -18,15 +18,6 @@ from tests.browser import launch_browser, start_site
 RESULTS = Path(__file__).resolve().parent.parent / "test-results"
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """Keeps the call's report on the test, so `new_page` knows it failed."""
-    outcome = yield
-    report = outcome.get_result()
-    if report.when == "call":
-        item.report_call = report  # type: ignore[attr-defined]
-
-
 @pytest.fixture
 async def browser() -> AsyncIterator[Any]:
     async for launched in launch_browser():

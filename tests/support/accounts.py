@@ -32,8 +32,21 @@ from storage.database import Database
 from tests.support.net import eventually
 from tests.support.smtp import SmtpServer
 
+CHEAP = Argon2Params(time_cost=1, memory_kib=8, parallelism=1)
+QUICK_RETRY = RetryPolicy(base=timedelta(milliseconds=200), cap=timedelta(seconds=1))
+PASSWORD = "tangerine-orbit-quietly-47"
+LOOSE = ThrottleRules(
+    free_failures=1000,
+    base_delay=timedelta(0),
+    max_delay=timedelta(0),
+    lock_after=10_000,
+    lock_for=timedelta(0),
+    window=timedelta(hours=1),
+)
+
 
 async def session_for(db: Database, role: str) -> dict[str, str]:
+    """Headers of a signed-in, verified user with `role` (made in the database)."""
     user = await account_store.create_user(
         db.pool,
         email=f"{role}@example.com",
@@ -53,25 +66,6 @@ async def session_for(db: Database, role: str) -> dict[str, str]:
         user_agent=None,
     )
     return {"Authorization": f"Bearer {token}"}
-
-
-CHEAP = Argon2Params(time_cost=1, memory_kib=8, parallelism=1)
-
-
-QUICK_RETRY = RetryPolicy(base=timedelta(milliseconds=200), cap=timedelta(seconds=1))
-
-
-PASSWORD = "tangerine-orbit-quietly-47"
-
-
-LOOSE = ThrottleRules(
-    free_failures=1000,
-    base_delay=timedelta(0),
-    max_delay=timedelta(0),
-    lock_after=10_000,
-    lock_for=timedelta(0),
-    window=timedelta(hours=1),
-)
 
 
 def make_accounts(settings: Settings, **changes: Any) -> Accounts:

@@ -12,6 +12,7 @@ from ops.config import Settings
 
 
 def rateline(*args: str) -> list[str]:
+    """The command line of `rateline ARGS...` in this interpreter."""
     return [sys.executable, "-m", "server.cli", *args]
 
 
@@ -22,7 +23,7 @@ def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
         "RATELINE_DATA_DIR": str(settings.data_dir),
     }
     return subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
+        rateline(*args),
         env=env,
         capture_output=True,
         text=True,
@@ -39,8 +40,6 @@ PURCHASE = {
     "annual_income": "160000",
     "monthly_debts": "400",
 }
-
-
 CALCULATE = "/api/mortgage/calculate"
 
 # These tests call the calculation route far more often than one anonymous
