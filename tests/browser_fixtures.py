@@ -1,6 +1,6 @@
-"""Pytest fixtures of the browser tests (load with `pytest_plugins`): one
-Chromium per test, pages in fresh contexts, and a screenshot of each page
-under test-results/<test>/ when the test fails."""
+"""Pytest fixtures of the browser tests (tests/conftest.py loads them): one
+Chromium per test, pages in fresh contexts, the site on a real socket, and a
+screenshot of each page under test-results/<test>/ when the test fails."""
 
 from __future__ import annotations
 
@@ -11,18 +11,11 @@ from typing import Any
 
 import pytest
 
-from tests.browser import launch_browser
+from ops.config import Settings
+from storage.database import Database
+from tests.browser import launch_browser, start_site
 
 RESULTS = Path(__file__).resolve().parent.parent / "test-results"
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """Keeps the call's report on the test, so `new_page` knows it failed."""
-    outcome = yield
-    report = outcome.get_result()
-    if report.when == "call":
-        item.report_call = report  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -55,3 +48,9 @@ async def new_page(
             await page.screenshot(path=str(folder / f"page-{number}.png"), full_page=True)
     for page in pages:
         await page.context.close()
+
+
+@pytest.fixture
+async def site(db: Database, settings: Settings, aiohttp_server: Any) -> str:
+    base, _ = await start_site(aiohttp_server, settings, sim_interval=3600.0)
+    return base

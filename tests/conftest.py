@@ -3,6 +3,7 @@ per test, and the full application over real sockets."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import tempfile
@@ -11,12 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 from aiohttp.test_utils import TestClient
 
 from ops.config import Settings
 from storage.database import Database
 from storage.embedded import EmbeddedPostgres
 from storage.migrations import truncate_all
+from tests.support.accounts import build_app, mailer_config, make_accounts
+from tests.support.actors import Harness
+from tests.support.smtp import SmtpServer
+from tests.support.ws import Live, live_server
 
 
 def _outside_pytest_tmp() -> Iterator[Path]:
@@ -93,3 +99,97 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     setattr(item, f"report_{report.when}", report)
     return report
+
+
+# --- shared fixtures of the subject tests, and the `integration` marker -------------
+
+pytest_plugins = ["tests.browser_fixtures", "tests.payments_support"]
+
+
+@pytest.fixture(scope="session")
+def ca() -> trustme.CA:
+    """A throwaway certificate authority for the TLS test servers."""
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+@pytest.fixture
+def smtp(ca: trustme.CA) -> Iterator[SmtpServer]:
+    """A STARTTLS+AUTH SMTP server recording what it accepts."""
+    server = SmtpServer("starttls", ca=ca).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def client(
+    db: Database, settings: Settings, smtp: SmtpServer, ca_file: str, aiohttp_client: Any
+) -> TestClient:
+    """The app with the account routes and SMTP configured; mail lands in `smtp`.
+    Modules that need another app define their own `client`."""
+    configured = settings.replace(smtp_url=smtp.url())
+    app = build_app(configured, make_accounts(configured), mailer_config(smtp, ca_file))
+    return await aiohttp_client(app)
+
+
+@pytest.fixture
+async def live(db: Database, settings: Settings, aiohttp_client: Any) -> Live:
+    """Start the whole server with a scripted market; returns (client, market)."""
+    return live_server(settings, aiohttp_client)
+
+
+@pytest.fixture
+async def harness() -> AsyncIterator[Harness]:
+    """Supervision trees on this loop, stopped after the test."""
+    h = Harness(asyncio.get_running_loop())
+    try:
+        yield h
+    finally:
+        for system in h.systems:
+            await asyncio.to_thread(system.stop, 5.0)
+
+
+# What starts PostgreSQL, a server, a subprocess or a browser; a test using any
+# of these is `integration`, so `pytest -m "not integration"` stays in-process.
+INTEGRATION_FIXTURES = frozenset(
+    {
+        "pg_url",
+        "db",
+        "settings",
+        "app_client",
+        "aiohttp_client",
+        "aiohttp_server",
+        "aiohttp_raw_server",
+        "data_dir",
+        "smtp",
+        "plain_smtp",
+        "starttls_smtp",
+        "tls_smtp",
+        "browser",
+        "new_page",
+    }
+)
+INTEGRATION_MODULES = frozenset(
+    {
+        "test_cli_serve",
+        "test_faults_embedded",
+        "test_faults_database_url",
+        "test_faults_outside",
+        "test_storage_embedded",
+        "test_alerting_prometheus",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        module = item.module.__name__.rpartition(".")[2] if item.module else ""
+        if fixtures & INTEGRATION_FIXTURES or module in INTEGRATION_MODULES:
+            item.add_marker(pytest.mark.integration)

@@ -3,7 +3,6 @@ application pointed at it, signed-in users, cards and signed events."""
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from storage import accounts as account_store
 from storage import sessions as session_store
 from storage.database import Database
 from storage.migrations import MIGRATIONS_DIR
+from tests.support.net import free_port
 
 SECRET_KEY = "sk_test_rateline"
 PUBLISHABLE_KEY = "pk_test_rateline"
@@ -39,12 +39,6 @@ _LAUNCH = (
     "from localstripe.server import start; "
     "sys.argv = ['localstripe', '--from-scratch', '--port', sys.argv[1]]; start()"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -204,13 +198,3 @@ async def receipts(client: TestClient, email: str) -> list[dict[str, Any]]:
     response = await client.get("/api/dev/mailbox", params={"to": email})
     assert response.status == 200
     return [m for m in await response.json() if m["subject"].startswith("Your Rateline receipt")]
-
-
-async def eventually(check: Any, seconds: float = 10.0) -> Any:
-    """Poll an async check until it returns something truthy."""
-    deadline = time.monotonic() + seconds
-    while True:
-        result = await check()
-        if result or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(0.05)

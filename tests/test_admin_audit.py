@@ -19,11 +19,7 @@ from ops.config import Settings
 from server import keys
 from storage.database import Database
 from tests.alerting_support import gauge_rule
-
-pytest.register_assert_rewrite("tests.payments_support")
-from tests.payments_support import FakeStripe, signed_in  # noqa: E402 (after the rewrite hook)
-
-pytest_plugins = ["tests.payments_support"]
+from tests.payments_support import FakeStripe, signed_in
 
 WATCHED = Gauge("rateline_test_audited_backlog", "A gauge the admin audit tests drive.")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +13,6 @@ from aiohttp.test_utils import TestClient
 
 import server.app as app_module
 from actors.accounts.hashing import Argon2Params, PasswordHasher
-from actors.accounts.tokens import new_token
 from actors.agents import child_specs
 from actors.runtime import SupervisorSpec
 from ops.config import Settings
@@ -23,10 +21,9 @@ from server.app import create_app
 from server.auth import DEPS_KEY, Accounts
 from server.routes import agents as agent_routes
 from server.routes import auth as auth_routes
-from storage import accounts as account_store
-from storage import sessions as session_store
 from storage.database import Database
-from tests.test_agents_support import (
+from tests.support.accounts import session_for
+from tests.support.openai import (
     ADVICE_REQUEST,
     LEAD_REQUEST,
     FakeOpenAI,
@@ -59,28 +56,6 @@ async def client(
     db: Database, settings: Settings, aiohttp_client: Callable[..., Any]
 ) -> TestClient:
     return await aiohttp_client(build_app(settings))
-
-
-async def session_for(db: Database, role: str) -> dict[str, str]:
-    user = await account_store.create_user(
-        db.pool,
-        email=f"{role}@example.com",
-        name=role.title(),
-        password_hash=None,
-        role=role,
-        verified=True,
-    )
-    assert user is not None
-    token, digest = new_token()
-    await session_store.create_session(
-        db.pool,
-        user_id=user.id,
-        token_hash=digest,
-        lifetime=timedelta(hours=1),
-        ip=None,
-        user_agent=None,
-    )
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def test_advice_is_served_then_served_again_from_the_cache(client: TestClient) -> None:

@@ -14,13 +14,7 @@ from actors.calculation.amortization import level_payment
 from actors.calculation.piti import piti
 from protocols.api.agents import LeadOutput
 from storage.database import Database
-from tests.test_agents_support import (
-    LEAD_REQUEST,
-    FakeOpenAI,
-    Reply,
-    running_fake_openai,
-    service,
-)
+from tests.support.openai import LEAD_REQUEST, FakeOpenAI, Reply, running_fake_openai, service
 
 QUALIFIER = LeadQualifier()
 

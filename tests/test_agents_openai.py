@@ -17,7 +17,7 @@ from actors.agents.registry import AGENTS
 from protocols.api.agents import AdvisorOutput, LeadOutput
 from storage.agents import list_interactions
 from storage.database import Database
-from tests.test_agents_support import (
+from tests.support.openai import (
     ADVICE_REQUEST,
     LEAD_REQUEST,
     MODEL,

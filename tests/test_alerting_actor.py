@@ -19,7 +19,8 @@ from protocols.smtp import SmtpConfig
 from storage import alerts as store
 from storage.database import Database
 from tests.alerting_support import Fixture, Receiver, alerting, evaluate
-from tests.test_mailer_smtp import SmtpServer, eventually
+from tests.support.net import eventually
+from tests.support.smtp import SmtpServer
 
 
 async def stored(db: Database) -> list[dict]:

@@ -19,7 +19,7 @@ from server import keys
 from server.cli import main
 from storage.database import Database
 from tests.alerting_support import gauge_rule
-from tests.test_agents_api import session_for
+from tests.support.accounts import session_for
 
 BACKLOG = Gauge("rateline_test_api_backlog", "A gauge the API tests drive.")
 

@@ -24,7 +24,7 @@ from storage import alerts as store
 from storage.database import Database
 from storage.leases import AdvisoryLease
 from tests.alerting_support import Fixture, alerting, evaluate
-from tests.test_mailer_smtp import eventually
+from tests.support.net import eventually
 
 
 def errors(kind: str) -> float:

@@ -22,7 +22,7 @@ from actors.alerting.state import FIRING, advance_all
 from server.cli import main
 from storage.database import Database
 from tests.alerting_support import Fixture, alerting, evaluate, gauge_rule
-from tests.test_mailer_smtp import eventually, free_port
+from tests.support.net import eventually, free_port
 
 
 def binary(name: str, package: str) -> str:

@@ -31,7 +31,7 @@ from server.auth import DEPS_KEY
 from storage import accounts as account_store
 from storage import sessions as session_store
 from storage.database import Database
-from tests.test_auth_flow import make_accounts
+from tests.support.accounts import make_accounts
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = int(os.environ.get("RATELINE_CONTRACT_EXAMPLES", "5"))

@@ -21,7 +21,7 @@ from ops.config import Settings
 from server import keys
 from storage.database import Database
 from tests.alerting_support import Receiver
-from tests.test_agents_api import session_for
+from tests.support.accounts import session_for
 
 RULE = "SecurityCriticalFindings"
 OPS = "security-ops@example.com"

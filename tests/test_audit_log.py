@@ -4,11 +4,7 @@ is named at its position by `rateline audit verify`, and admins read it."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -22,7 +18,8 @@ from ops.config import Settings
 from storage import audit as store
 from storage.audit import AuditWriter
 from storage.database import Database
-from tests.test_agents_api import session_for
+from tests.support.accounts import session_for
+from tests.support.cli import run_cli
 
 
 async def fill(db: Database, count: int) -> None:
@@ -113,22 +110,6 @@ async def test_fifty_concurrent_appends_keep_one_unbroken_chain(db: Database) ->
     assert verdict.intact and verdict.count == 50
     seqs = [r["seq"] for batch in [b async for b in store.walk(db.pool)] for r in batch]
     assert seqs == list(range(1, 51))
-
-
-def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url or "",
-        "RATELINE_DATA_DIR": str(settings.data_dir),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=Path(__file__).resolve().parent.parent,
-    )
 
 
 async def test_rateline_audit_verify_reports_intact_then_the_truncation(

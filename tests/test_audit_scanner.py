@@ -25,8 +25,8 @@ from actors.audit.checks import (
 from actors.audit.scan import gather, run_scan
 from ops.config import Settings
 from storage.database import Database
-from tests.test_agents_api import session_for
-from tests.test_audit_log import run_cli
+from tests.support.accounts import session_for
+from tests.support.cli import run_cli
 
 SAFE = DeploymentFacts(
     host="127.0.0.1",

@@ -1,150 +1,28 @@
 """Registration and email verification through the HTTP API, with the mailer
-delivering to a real STARTTLS+AUTH SMTP server.
-
-The app helpers here are shared with the other auth tests.
-"""
+delivering to a real STARTTLS+AUTH SMTP server."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Awaitable, Callable, Iterator
-from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
-import pytest
-import trustme
-from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from actors.accounts.hashing import Argon2Params, PasswordHasher
-from actors.accounts.throttle import ThrottleRules
-from actors.mailer.actor import NAME, MailerActor
-from actors.mailer.config import MailerConfig
-from actors.mailer.retry import RetryPolicy
-from actors.runtime import ChildSpec, SupervisorSpec
 from ops.config import Settings
-from protocols.smtp import SmtpConfig
-from server import app as app_module
-from server import keys
-from server.app import create_app
-from server.auth import DEPS_KEY, Accounts
-from server.routes import auth as auth_routes
-from server.routes import dev as dev_routes
 from storage.database import Database
-from tests.test_mailer_smtp import SmtpServer, ca, ca_file, eventually  # noqa: F401
-
-CHEAP = Argon2Params(time_cost=1, memory_kib=8, parallelism=1)
-QUICK_RETRY = RetryPolicy(base=timedelta(milliseconds=200), cap=timedelta(seconds=1))
-PASSWORD = "tangerine-orbit-quietly-47"
-LOOSE = ThrottleRules(
-    free_failures=1000,
-    base_delay=timedelta(0),
-    max_delay=timedelta(0),
-    lock_after=10_000,
-    lock_for=timedelta(0),
-    window=timedelta(hours=1),
+from tests.support.accounts import (
+    PASSWORD,
+    bearer,
+    body_text,
+    build_app,
+    link_in,
+    login,
+    mail_to,
+    mailer_config,
+    make_accounts,
+    register,
 )
-
-
-def make_accounts(settings: Settings, **changes: Any) -> Accounts:
-    options: dict[str, Any] = {
-        "hasher": PasswordHasher(CHEAP),
-        "public_url": settings.public_url,
-        "per_ip": LOOSE,
-    }
-    options.update(changes)
-    return Accounts(**options)
-
-
-def build_app(
-    settings: Settings, accounts: Accounts, mailer: MailerConfig | None
-) -> web.Application:
-    """The real application, with a supervision tree holding only the mailer."""
-    children = [ChildSpec(name=NAME, factory=MailerActor, kwargs={"config": mailer})]
-    tree = SupervisorSpec(name="test", children=children if mailer else [])
-    app = create_app(settings, tree=tree)
-    for module in (auth_routes, dev_routes):
-        if module not in app_module.ROUTE_MODULES:
-            module.routes.install(app)
-            app[keys.ENDPOINTS].extend(module.routes.endpoints)
-            lifespan = getattr(module, "lifespan", None)
-            if lifespan is not None:
-                app.cleanup_ctx.append(lifespan)
-    app[keys.DEPS][DEPS_KEY] = accounts
-    return app
-
-
-def mailer_config(server: SmtpServer | None, ca_path: str | None = None) -> MailerConfig:
-    smtp = SmtpConfig.from_url(server.url(), timeout=5, ca_file=ca_path) if server else None
-    return MailerConfig(
-        mail_from="Rateline <no-reply@rateline.test>",
-        smtp=smtp,
-        poll_interval=0.2,
-        retry=QUICK_RETRY,
-        lease=timedelta(seconds=30),
-    )
-
-
-Client = Callable[..., Awaitable[TestClient]]
-
-
-@pytest.fixture
-def smtp(ca: trustme.CA) -> Iterator[SmtpServer]:  # noqa: F811
-    server = SmtpServer("starttls", ca=ca).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def client(
-    db: Database,
-    settings: Settings,
-    smtp: SmtpServer,
-    ca_file: str,  # noqa: F811
-    aiohttp_client: Any,
-) -> TestClient:
-    """The app with SMTP configured; mail lands in `smtp`."""
-    configured = settings.replace(smtp_url=smtp.url())
-    app = build_app(configured, make_accounts(configured), mailer_config(smtp, ca_file))
-    return await aiohttp_client(app)
-
-
-def link_in(text: str) -> str:
-    """The first link of an email body, as a path the test client can open."""
-    match = re.search(r"https?://\S+", text)
-    assert match, f"no link in {text!r}"
-    parts = urlsplit(match.group(0))
-    return f"{parts.path}?{parts.query}" if parts.query else parts.path
-
-
-def body_text(message: Any) -> str:
-    return str(message.get_body(("plain",)).get_content())
-
-
-async def mail_to(server: SmtpServer, address: str, count: int = 1) -> list[Any]:
-    def arrived() -> bool:
-        return len([m for m in server.handler.received() if m["To"] == address]) >= count
-
-    await eventually(arrived)
-    return [m for m in server.handler.received() if m["To"] == address]
-
-
-async def register(client: TestClient, email: str, name: str = "Ada Lovelace") -> None:
-    response = await client.post(
-        "/api/auth/register", json={"email": email, "password": PASSWORD, "name": name}
-    )
-    assert response.status == 202, await response.text()
-    assert await response.json() == {"status": "verification_sent"}
-
-
-async def login(client: TestClient, email: str, password: str = PASSWORD) -> Any:
-    return await client.post("/api/auth/login", json={"email": email, "password": password})
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
+from tests.support.net import eventually
+from tests.support.smtp import SmtpServer
 
 # --- the whole path ----------------------------------------------------------------
 

@@ -16,23 +16,19 @@ from ops.config import Settings
 from server.admin_cli import AdminError, create_admin
 from server.auth import accounts_of, require_user
 from storage.database import Database
-from tests.test_auth_flow import (  # noqa: F401 - fixtures
+from tests.support.accounts import (
     PASSWORD,
     bearer,
     body_text,
     build_app,
-    ca,
-    ca_file,
-    client,
     link_in,
     login,
     mail_to,
     mailer_config,
     make_accounts,
     register,
-    smtp,
 )
-from tests.test_mailer_smtp import SmtpServer
+from tests.support.smtp import SmtpServer
 
 NEW_PASSWORD = "walrus-lantern-copper-93"
 
@@ -51,8 +47,8 @@ async def token_for(http: TestClient, email: str, password: str = PASSWORD) -> s
 
 
 async def test_each_sign_in_is_a_new_session_that_can_be_ended_elsewhere(
-    client: TestClient,  # noqa: F811
-    smtp: SmtpServer,  # noqa: F811
+    client: TestClient,
+    smtp: SmtpServer,
 ) -> None:
     await verified_user(client, smtp, "ada@example.com")
     laptop = await token_for(client, "ada@example.com")
@@ -74,7 +70,7 @@ async def test_each_sign_in_is_a_new_session_that_can_be_ended_elsewhere(
     assert current["id"] != other["id"]
 
 
-async def test_sign_out_ends_the_session(client: TestClient, smtp: SmtpServer) -> None:  # noqa: F811
+async def test_sign_out_ends_the_session(client: TestClient, smtp: SmtpServer) -> None:
     await verified_user(client, smtp, "ada@example.com")
     token = await token_for(client, "ada@example.com")
     out = await client.post("/api/auth/logout", headers=bearer(token))
@@ -85,7 +81,7 @@ async def test_sign_out_ends_the_session(client: TestClient, smtp: SmtpServer) -
     assert after.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-async def test_no_session_is_401_and_garbage_tokens_too(client: TestClient) -> None:  # noqa: F811
+async def test_no_session_is_401_and_garbage_tokens_too(client: TestClient) -> None:
     for headers in ({}, bearer("x" * 43), bearer("not a token"), {"Cookie": "rateline_session=x"}):
         response = await client.get("/api/auth/me", headers=headers)
         assert response.status == 401
@@ -93,8 +89,8 @@ async def test_no_session_is_401_and_garbage_tokens_too(client: TestClient) -> N
 
 
 async def test_unknown_email_and_wrong_password_look_and_cost_the_same(
-    client: TestClient,  # noqa: F811
-    smtp: SmtpServer,  # noqa: F811
+    client: TestClient,
+    smtp: SmtpServer,
 ) -> None:
     await verified_user(client, smtp, "ada@example.com")
     hasher = accounts_of(client.app).hasher
@@ -116,8 +112,8 @@ async def test_unknown_email_and_wrong_password_look_and_cost_the_same(
 async def test_repeated_failures_slow_down_then_lock_the_account(
     db: Database,
     settings: Settings,
-    smtp: SmtpServer,  # noqa: F811
-    ca_file: str,  # noqa: F811
+    smtp: SmtpServer,
+    ca_file: str,
     aiohttp_client: Any,
 ) -> None:
     rules = ThrottleRules(
@@ -168,8 +164,8 @@ async def test_repeated_failures_slow_down_then_lock_the_account(
 
 
 async def test_password_reset_ends_every_session_and_works_once(
-    client: TestClient,  # noqa: F811
-    smtp: SmtpServer,  # noqa: F811
+    client: TestClient,
+    smtp: SmtpServer,
     db: Database,
 ) -> None:
     await verified_user(client, smtp, "ada@example.com")
@@ -210,8 +206,8 @@ async def test_password_reset_ends_every_session_and_works_once(
 
 
 async def test_an_expired_reset_link_is_gone(
-    client: TestClient,  # noqa: F811
-    smtp: SmtpServer,  # noqa: F811
+    client: TestClient,
+    smtp: SmtpServer,
     db: Database,
 ) -> None:
     await verified_user(client, smtp, "ada@example.com")
@@ -228,7 +224,7 @@ async def test_an_expired_reset_link_is_gone(
 
 
 async def test_forgot_password_for_an_unknown_address_sends_nothing(
-    client: TestClient,  # noqa: F811
+    client: TestClient,
     db: Database,
 ) -> None:
     response = await client.post("/api/auth/password/forgot", json={"email": "nobody@example.com"})
@@ -251,8 +247,8 @@ async def test_idle_sessions_expire(db: Database, settings: Settings, aiohttp_cl
 
 
 async def test_sessions_end_at_their_absolute_lifetime(
-    client: TestClient,  # noqa: F811
-    smtp: SmtpServer,  # noqa: F811
+    client: TestClient,
+    smtp: SmtpServer,
     db: Database,
 ) -> None:
     await verified_user(client, smtp, "ada@example.com")
@@ -265,8 +261,8 @@ async def test_sessions_end_at_their_absolute_lifetime(
 
 
 async def test_role_guards_answer_401_then_403_and_admins_grant_roles(
-    client: TestClient,  # noqa: F811
-    smtp: SmtpServer,  # noqa: F811
+    client: TestClient,
+    smtp: SmtpServer,
     db: Database,
 ) -> None:
     await verified_user(client, smtp, "ada@example.com")

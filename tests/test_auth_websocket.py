@@ -22,7 +22,7 @@ from server.realtime.conversation import serve
 from server.realtime.hub import Hub
 from server.realtime.origins import allowed_origins, cookie_may_sign_in, origin_of
 from storage.database import Database
-from tests.test_auth_flow import PASSWORD, bearer, build_app, login, make_accounts
+from tests.support.accounts import PASSWORD, bearer, build_app, login, make_accounts
 
 WS_PATH = "/test/ws"
 HUBS: web.AppKey[list[Hub]] = web.AppKey("test_hubs")

@@ -19,7 +19,7 @@ from actors.runtime import ActorSystem, ChildSpec, SupervisorSpec
 from storage import backups as store
 from storage.database import Database
 from tests.backup_support import seed
-from tests.test_agents_api import session_for
+from tests.support.accounts import session_for
 
 
 @dataclass

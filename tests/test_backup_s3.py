@@ -27,15 +27,10 @@ from protocols.backup_store.s3 import S3Destination
 from storage import backups as store
 from storage.database import Database
 from tests.backup_support import backup_once, seed
+from tests.support.net import free_port
 
 BUCKET = "rateline-backups"
 PART = 16 << 10
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -39,8 +39,8 @@ from storage import sessions as session_store
 from storage.calculations import count_calculations
 from storage.database import Database
 from storage.rates import insert_observations
-from tests.test_agents_support import Reply, flat_llpa_grid, running_fake_openai
-from tests.test_agents_support import options as agent_options
+from tests.support.openai import Reply, flat_llpa_grid, running_fake_openai
+from tests.support.openai import options as agent_options
 
 T0 = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 LIVE = {

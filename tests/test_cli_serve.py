@@ -5,22 +5,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def rateline(*args: str) -> list[str]:
-    return [sys.executable, "-m", "server.cli", *args]
+from tests.support.cli import rateline
+from tests.support.net import free_port
 
 
 def wait_for_health(url: str, process: subprocess.Popen[bytes], limit: float = 30.0) -> None:

@@ -18,7 +18,8 @@ from server.keys import HUB
 from server.realtime.cluster import BUS_LISTENER, LEADERSHIP
 from storage.database import Database
 from storage.leases import RATES_LEASE
-from tests.test_ws_hub import Market, ScriptedSource, eventually, recv, subscribe
+from tests.support.net import eventually
+from tests.support.ws import Market, ScriptedSource, recv, subscribe
 
 
 class Node:

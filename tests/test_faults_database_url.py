@@ -16,8 +16,8 @@ from aiohttp.test_utils import TestClient
 from ops.config import Settings
 from server.app import create_app
 from storage.embedded import EmbeddedPostgres
-from tests.test_cli_serve import free_port, rateline
-from tests.test_faults_embedded import CALCULATE, PURCHASE, UNLIMITED
+from tests.support.cli import CALCULATE, PURCHASE, UNLIMITED, rateline
+from tests.support.net import free_port
 
 
 async def test_the_pool_reconnects_when_the_database_restarts_under_load(

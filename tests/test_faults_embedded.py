@@ -20,20 +20,8 @@ import aiohttp
 import orjson
 import pytest
 
-from tests.test_cli_serve import free_port, rateline
-
-PURCHASE = {
-    "price": "450000",
-    "down_payment": "45000",
-    "credit_score": 700,
-    "state": "CA",
-    "annual_income": "160000",
-    "monthly_debts": "400",
-}
-CALCULATE = "/api/mortgage/calculate"
-# These tests call the calculation route far more often than one anonymous
-# client may: lift the per-IP allowance where the server has one.
-UNLIMITED = {"RATELINE_ANON_REQUESTS_PER_MINUTE": "0", "RATELINE_ANON_REQUESTS_PER_DAY": "0"}
+from tests.support.cli import CALCULATE, PURCHASE, UNLIMITED, rateline
+from tests.support.net import free_port
 
 
 class Served:

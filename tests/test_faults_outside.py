@@ -18,10 +18,10 @@ from ops.config import Settings
 from server.app import create_app
 from storage import outbox
 from storage.database import Database
-from tests.test_auth_flow import PASSWORD
-from tests.test_cli_serve import free_port
-from tests.test_faults_embedded import CALCULATE, PURCHASE, UNLIMITED
-from tests.test_mailer_smtp import SmtpServer
+from tests.support.accounts import PASSWORD
+from tests.support.cli import CALCULATE, PURCHASE, UNLIMITED
+from tests.support.net import eventually, free_port
+from tests.support.smtp import SmtpServer
 
 
 @contextlib.asynccontextmanager
@@ -129,10 +129,3 @@ async def delivered(relay: SmtpServer, to: str) -> bool:
 
 async def sent(db: Database, to: str) -> bool:
     return await outbox_statuses(db, to) == ["sent"]
-
-
-async def eventually(check, within: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, f"{check} never held"
-        await asyncio.sleep(0.05)

@@ -8,14 +8,8 @@ from typing import Any
 
 from ops.config import Settings
 from storage.database import Database
-from tests.test_leads_support import (
-    broker,
-    eventually,
-    lead_body,
-    outbox,
-    person,
-    start,
-)
+from tests.support.leads import broker, lead_body, outbox, person, start
+from tests.support.net import eventually
 
 
 async def test_a_lead_is_stored_with_its_consent_and_confirmed_by_email(

@@ -12,16 +12,8 @@ from prometheus_client import REGISTRY
 
 from ops.config import Settings
 from storage.database import Database
-from tests.test_leads_support import (
-    broker,
-    eventually,
-    lead_body,
-    next_update,
-    on_channel,
-    outbox,
-    person,
-    start,
-)
+from tests.support.leads import broker, lead_body, next_update, on_channel, outbox, person, start
+from tests.support.net import eventually
 
 
 def metric(name: str) -> float:

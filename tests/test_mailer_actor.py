@@ -21,7 +21,8 @@ from ops.config import Settings
 from protocols.smtp import SmtpConfig
 from storage import outbox as rows
 from storage.database import Database
-from tests.test_mailer_smtp import SmtpServer, eventually, free_port
+from tests.support.net import eventually, free_port
+from tests.support.smtp import SmtpServer
 
 
 @pytest.fixture

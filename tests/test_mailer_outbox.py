@@ -18,7 +18,8 @@ from protocols.email_templates import TemplateError
 from protocols.smtp import SmtpConfig, SmtpSender
 from storage import outbox as rows
 from storage.database import Database
-from tests.test_mailer_smtp import RecordingHandler, SmtpServer, eventually, free_port
+from tests.support.net import eventually, free_port
+from tests.support.smtp import RecordingHandler, SmtpServer
 
 FROM = "Rateline <no-reply@rateline.test>"
 QUICK = RetryPolicy(base=timedelta(milliseconds=300), cap=timedelta(seconds=1), max_attempts=5)

@@ -1,25 +1,14 @@
 """The SMTP adapter against real aiosmtpd servers: plain, STARTTLS with AUTH,
 and implicit TLS, with certificates from a throwaway CA.
-
-The server helpers here are also used by the other mailer and auth tests.
 """
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import ssl
-import threading
-import time
-from collections.abc import Callable, Iterator
-from email import message_from_bytes, policy
+from collections.abc import Iterator
 from email.message import EmailMessage
-from typing import Any, Literal
 
 import pytest
 import trustme
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from protocols.smtp import (
     SmtpConfig,
@@ -28,139 +17,10 @@ from protocols.smtp import (
     SmtpSender,
     SmtpTemporaryError,
 )
-
-USER, PASSWORD = "mailer", "s3cret:with@signs"
+from tests.support.net import free_port
+from tests.support.smtp import SmtpServer
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class RecordingHandler:
-    """Accepts mail and keeps it; can refuse recipients or hold DATA."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.refuse: dict[str, str] = {}
-        self.data_reply: str | None = None
-        self.on_data: Callable[[EmailMessage], Any] | None = None
-        self.delay = 0.0
-        self._lock = threading.Lock()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return self.refuse[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.data_reply is not None:
-            return self.data_reply
-        message = message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(message, EmailMessage)
-        with self._lock:
-            self.messages.append(message)
-        if self.on_data is not None:
-            await self.on_data(message)
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        return "250 Message accepted for delivery"
-
-    def received(self) -> list[EmailMessage]:
-        with self._lock:
-            return list(self.messages)
-
-    def message_ids(self) -> list[str]:
-        return [str(m["Message-ID"]) for m in self.received()]
-
-
-def _authenticator(server, session, envelope, mechanism, auth_data) -> AuthResult:
-    ok = (
-        isinstance(auth_data, LoginPassword)
-        and auth_data.login == USER.encode()
-        and auth_data.password == PASSWORD.encode()
-    )
-    # handled=False: let the server answer 535 itself
-    return AuthResult(success=ok, handled=False)
-
-
-class SmtpServer:
-    """A real SMTP server on 127.0.0.1 in its own thread."""
-
-    def __init__(
-        self,
-        mode: Literal["plain", "starttls", "tls"],
-        *,
-        ca: trustme.CA | None = None,
-        port: int | None = None,
-        handler: RecordingHandler | None = None,
-    ) -> None:
-        self.mode = mode
-        self.ca = ca
-        self.port = port or free_port()
-        self.handler = handler or RecordingHandler()
-        self._controller: Controller | None = None
-
-    def _server_context(self) -> ssl.SSLContext:
-        assert self.ca is not None
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self.ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-        return context
-
-    def start(self) -> SmtpServer:
-        options: dict[str, Any] = {}
-        if self.mode == "starttls":
-            options = {
-                "tls_context": self._server_context(),
-                "require_starttls": True,
-                "auth_required": True,
-                "authenticator": _authenticator,
-            }
-        elif self.mode == "tls":
-            options = {
-                "ssl_context": self._server_context(),
-                "auth_required": True,
-                # aiosmtpd only knows about STARTTLS; this socket is TLS already
-                "auth_require_tls": False,
-                "authenticator": _authenticator,
-            }
-        self._controller = Controller(
-            self.handler,
-            hostname="127.0.0.1",
-            port=self.port,
-            server_hostname="localhost",
-            **options,
-        )
-        self._controller.start()
-        return self
-
-    def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
-
-    def url(self, *, password: str = PASSWORD) -> str:
-        if self.mode == "plain":
-            return f"smtp://127.0.0.1:{self.port}"
-        scheme = "smtp+starttls" if self.mode == "starttls" else "smtps"
-        quoted = password.replace("%", "%25").replace(":", "%3A").replace("@", "%40")
-        return f"{scheme}://{USER}:{quoted}@127.0.0.1:{self.port}"
-
-
-@pytest.fixture(scope="session")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="session")
-def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("ca") / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return str(path)
 
 
 @pytest.fixture
@@ -182,29 +42,6 @@ def tls_smtp(ca: trustme.CA) -> Iterator[SmtpServer]:
     server = SmtpServer("tls", ca=ca).start()
     yield server
     server.stop()
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Block until `predicate()` holds (for checks across threads)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
-
-
-async def eventually(predicate: Callable[[], Any], within: float = 10.0) -> None:
-    """Wait on the loop until `predicate()` (sync or async) holds."""
-    deadline = time.monotonic() + within
-    while True:
-        result = predicate()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 def sample(to: str = "ada@example.com", subject: str = "Hello") -> EmailMessage:

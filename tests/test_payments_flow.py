@@ -5,22 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from aiohttp.test_utils import TestClient
 
 from storage.database import Database
-
-pytest.register_assert_rewrite("tests.payments_support")
-from tests.payments_support import (  # noqa: E402 (after the rewrite hook)
+from tests.payments_support import (
     CHARGE_DECLINED_CARD,
     FakeStripe,
-    eventually,
     free_port,
     receipts,
     signed_in,
 )
-
-pytest_plugins = ["tests.payments_support"]
+from tests.support.net import eventually
 
 
 async def create(

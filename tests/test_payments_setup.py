@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 from aiohttp.test_utils import TestClient
 
 from storage.database import Database
-
-pytest.register_assert_rewrite("tests.payments_support")
-from tests.payments_support import signed_in  # noqa: E402 (after the rewrite hook)
-
-pytest_plugins = ["tests.payments_support"]
+from tests.payments_support import signed_in
 
 
 async def test_without_a_secret_key_payment_routes_answer_503_and_the_rest_works(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
 from aiohttp.test_utils import TestClient
 
 from actors.payments.actor import Reconcile
@@ -14,19 +13,15 @@ from ops.config import Settings
 from server import keys
 from server.app import create_app
 from storage.database import Database
-
-pytest.register_assert_rewrite("tests.payments_support")
-from tests.payments_support import (  # noqa: E402 (after the rewrite hook)
+from tests.payments_support import (
     FakeStripe,
-    eventually,
     receipts,
     reseed_plans,
     signed_event,
     signed_in,
     stripe_settings,
 )
-
-pytest_plugins = ["tests.payments_support"]
+from tests.support.net import eventually
 
 WEBHOOK = "/api/payments/webhook"
 
@@ -157,7 +152,7 @@ async def test_localstripes_own_signed_webhook_records_the_payment_without_a_con
     async def succeeded() -> bool:
         return await status_of(db, payment_id) == "succeeded"
 
-    assert await eventually(succeeded, seconds=15)
+    assert await eventually(succeeded, within=15)
     assert len(await receipts(pay_client, "hook@example.com")) == 1
 
 

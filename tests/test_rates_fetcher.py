@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import queue
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -22,6 +21,7 @@ from actors.runtime import ActorSystem, ChildSpec, SupervisorSpec
 from protocols.rate_sources.base import FetchResult, SourceError
 from protocols.rate_sources.records import PRODUCTS, RateRecord
 from storage import channels
+from tests.support.net import eventually
 
 
 class Script:
@@ -63,14 +63,6 @@ def quotes(base: str, at: datetime | None = None) -> list[RateRecord]:
         RateRecord(product=p, rate=Decimal(base) + Decimal(i) / 10, as_of=at, source="simulated")
         for i, p in enumerate(PRODUCTS)
     ]
-
-
-async def eventually(check: Callable[[], bool], within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture

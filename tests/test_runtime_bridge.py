@@ -16,9 +16,7 @@ from actors.runtime import (
     DeadLetter,
     pool,
 )
-from tests.test_runtime_supervision import Harness, Probe, harness, probe, sup
-
-__all__ = ["harness"]
+from tests.support.actors import Harness, Probe, probe, sup
 
 
 def sample(name: str, actor: str) -> float:

@@ -6,40 +6,21 @@ from __future__ import annotations
 import json
 import subprocess
 import uuid
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from actors.accounts.tokens import new_token
 from ops.config import Settings
-from storage import accounts as account_store
-from storage import sessions as session_store
 from storage.database import Database
-from tests.test_auth_flow import build_app, mailer_config, make_accounts, register
+from tests.support.accounts import (
+    bearer,
+    build_app,
+    mailer_config,
+    make_accounts,
+    register,
+    signed_in,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-async def signed_in(db: Database, email: str, role: str = "consumer") -> tuple[str, str]:
-    """A verified user with one live session: (user id, bearer token)."""
-    user = await account_store.create_user(
-        db.pool, email=email, name="Test User", password_hash=None, role=role, verified=True
-    )
-    assert user is not None
-    token, digest = new_token()
-    await session_store.create_session(
-        db.pool,
-        user_id=user.id,
-        token_hash=digest,
-        lifetime=timedelta(hours=1),
-        ip=None,
-        user_agent=None,
-    )
-    return str(user.id), token
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def test_the_dev_mailbox_is_for_admins_only_when_the_server_listens_beyond_loopback(

@@ -16,9 +16,8 @@ from server.anonymous_limits import AnonymousLimiter
 from server.app import create_app
 from server.auth import DEPS_KEY
 from storage.database import Database
-from tests.test_agents_support import LEAD_REQUEST, options
-from tests.test_auth_flow import make_accounts
-from tests.test_security_access import bearer, signed_in
+from tests.support.accounts import bearer, make_accounts, signed_in
+from tests.support.openai import LEAD_REQUEST, options
 
 LEAD = "/api/agents/lead_qualifier"
 

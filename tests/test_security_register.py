@@ -10,7 +10,7 @@ from actors.accounts.hashing import Argon2Params, PasswordHasher
 from actors.accounts.throttle import PER_IP_MAIL, REGISTER_PER_ADDRESS
 from ops.config import Settings
 from storage.database import Database
-from tests.test_auth_flow import PASSWORD, build_app, make_accounts
+from tests.support.accounts import PASSWORD, build_app, make_accounts
 
 
 def _body(email: str) -> dict[str, str]:

@@ -15,7 +15,7 @@ from actors.accounts.throttle import PER_ACCOUNT, ThrottleRules
 from ops.config import Settings
 from storage import accounts as account_store
 from storage.database import Database
-from tests.test_auth_flow import PASSWORD, build_app, make_accounts
+from tests.support.accounts import PASSWORD, build_app, make_accounts
 
 CHEAP = Argon2Params(time_cost=1, memory_kib=8, parallelism=1)
 EMAIL = "ada@example.com"

@@ -12,8 +12,7 @@ from actors.accounts.hashing import Argon2Params, PasswordHasher
 from ops.config import Settings
 from storage import accounts as account_store
 from storage.database import Database
-from tests.test_auth_flow import PASSWORD, build_app, make_accounts
-from tests.test_security_access import bearer, signed_in
+from tests.support.accounts import PASSWORD, bearer, build_app, make_accounts, signed_in
 
 EVIL = "https://evil.example"
 

@@ -15,7 +15,7 @@ from ops.config import ConfigError, Settings
 from server.cli import main
 from server.client_address import client_address, trusted_networks
 from storage.database import Database
-from tests.test_auth_flow import build_app, make_accounts
+from tests.support.accounts import build_app, make_accounts
 
 PROXIES = trusted_networks("10.0.0.0/8, 192.0.2.1, 2001:db8:f00::/48")
 

@@ -16,8 +16,6 @@ from storage.database import Database
 from tests.alerting_support import gauge_rule
 from tests.browser import sign_up_and_in, start_site
 
-pytest_plugins = ["tests.browser_fixtures"]
-
 BACKLOG = Gauge("rateline_test_web_backlog", "A gauge the admin page test drives.")
 
 

@@ -17,18 +17,10 @@ from server import keys
 from storage.database import Database
 from tests.browser import sign_up_and_in, start_site
 
-pytest_plugins = ["tests.browser_fixtures"]
-
 
 @pytest.fixture
 async def live_site(db: Database, settings: Settings, aiohttp_server: Any) -> tuple[str, Any]:
     return await start_site(aiohttp_server, settings, sim_interval=0.5)
-
-
-@pytest.fixture
-async def site(db: Database, settings: Settings, aiohttp_server: Any) -> str:
-    base, _ = await start_site(aiohttp_server, settings, sim_interval=3600.0)
-    return base
 
 
 async def card_rates(page: Any) -> dict[str, str]:

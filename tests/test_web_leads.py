@@ -12,10 +12,8 @@ import aiohttp
 
 from storage.database import Database
 from tests.browser import sign_up_and_in
-from tests.test_leads_support import eventually, person, profile
-from tests.test_web_browser import site  # noqa: F401
-
-pytest_plugins = ["tests.browser_fixtures"]
+from tests.support.leads import person, profile
+from tests.support.net import eventually
 
 PHONE_SHOWN = "+14155550134"
 
@@ -43,7 +41,7 @@ async def fill_contact(page: Any) -> None:
 
 
 async def test_a_lead_from_the_form_reaches_the_brokers_desk_live_and_is_accepted(
-    site: str,  # noqa: F811
+    site: str,
     db: Database,
     new_page: Callable[..., Any],
 ) -> None:
@@ -110,7 +108,7 @@ async def test_a_lead_from_the_form_reaches_the_brokers_desk_live_and_is_accepte
 
 
 async def test_a_broker_who_was_away_finds_the_offers_and_the_notifications(
-    site: str,  # noqa: F811
+    site: str,
     db: Database,
     new_page: Callable[..., Any],
 ) -> None:
@@ -163,7 +161,7 @@ async def test_a_broker_who_was_away_finds_the_offers_and_the_notifications(
 
 
 async def test_a_form_without_consent_shows_the_message_beside_the_consent_box(
-    site: str,  # noqa: F811
+    site: str,
     db: Database,
     new_page: Callable[..., Any],
 ) -> None:
@@ -186,7 +184,7 @@ async def test_a_form_without_consent_shows_the_message_beside_the_consent_box(
 
 
 async def test_the_desk_is_for_brokers(
-    site: str,  # noqa: F811
+    site: str,
     db: Database,
     new_page: Callable[..., Any],
 ) -> None:

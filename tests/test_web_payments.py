@@ -12,18 +12,14 @@ import pytest
 
 from ops.config import Settings
 from storage.database import Database
-
-pytest.register_assert_rewrite("tests.payments_support")
-from tests.browser import sign_up_and_in, start_site  # noqa: E402
-from tests.payments_support import (  # noqa: E402
+from tests.browser import sign_up_and_in, start_site
+from tests.payments_support import (
     CHARGE_DECLINED_CARD,
     GOOD_CARD,
     FakeStripe,
     reseed_plans,
     stripe_settings,
 )
-
-pytest_plugins = ["tests.browser_fixtures", "tests.payments_support"]
 
 ATTACH_DECLINED_CARD = "4000000000000002"
 

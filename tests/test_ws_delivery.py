@@ -4,22 +4,18 @@ and slow clients (conflation, 4008) next to healthy ones."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from typing import Any
 
 import aiohttp
 import orjson
 import pytest
 import websockets
-from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 
 from protocols.rate_sources.records import PRODUCTS
 from server.keys import HUB
-from tests.test_ws_hub import eventually, live, metric, recv, subscribe
-
-__all__ = ["live"]  # the fixture, shared with test_ws_hub
-
+from tests.support.net import eventually
+from tests.support.ws import metric, recv, slow_reader, subscribe
 
 # -- recovery -------------------------------------------------------------------------
 
@@ -118,16 +114,6 @@ async def test_the_server_pings_and_closes_a_peer_that_does_not_answer(live):
             assert (message.data, message.extra) == (1011, "ping timeout")
         await alive.send('{"op":"ping"}')
         assert orjson.loads(await alive.recv()) == {"op": "pong"}
-
-
-async def slow_reader(url: str) -> ClientConnection:
-    """A `websockets` client with a tiny receive buffer that reads only when told."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.setblocking(False)
-    host, port = url.split("//")[1].split("/")[0].split(":")
-    await asyncio.get_running_loop().sock_connect(sock, (host, int(port)))
-    return await ws_connect(url, sock=sock, proxy=None, max_queue=1, ping_interval=None)
 
 
 async def test_a_reader_that_falls_behind_gets_conflated_exact_state(live):

@@ -15,7 +15,7 @@ from protocols import bus
 from server.keys import HUB
 from storage import channels
 from storage.database import Database
-from tests.test_ws_hub import recv, subscribe
+from tests.support.ws import recv, subscribe
 
 
 async def test_one_statement_appends_repeated_channels_with_dense_offsets(db: Database) -> None:

@@ -14,10 +14,8 @@ import websockets
 
 from protocols.rate_sources.records import PRODUCTS
 from server.keys import HUB
-from tests.test_ws_delivery import slow_reader
-from tests.test_ws_hub import eventually, live, metric, recv, subscribe
-
-__all__ = ["live"]  # the fixture, shared with test_ws_hub
+from tests.support.net import eventually
+from tests.support.ws import metric, recv, slow_reader, subscribe
 
 HEALTHY = 4
 

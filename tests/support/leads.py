@@ -152,15 +152,6 @@ async def next_update(ws: Any, kind: str, within: float = 5.0) -> dict[str, Any]
                 return got
 
 
-async def eventually(check: Callable[[], Any], within: float = 5.0) -> Any:
-    async with asyncio.timeout(within):
-        while True:
-            result = await check()
-            if result:
-                return result
-            await asyncio.sleep(0.05)
-
-
 async def outbox(db: Database, to: str) -> list[str]:
     rows = await db.pool.fetch("SELECT template FROM outbox WHERE to_address = $1 ORDER BY id", to)
     return [r["template"] for r in rows]

@@ -1,6 +1,6 @@
-"""Shared by the agent tests (holds no tests itself): an OpenAI-compatible
-chat completions server, a clock the tests move by hand, and a factory for
-the agent service wired the way the manager wires it."""
+"""An OpenAI-compatible chat completions server the agent tests drive, a
+clock the tests move by hand, and a factory for the agent service wired the
+way the manager wires it."""
 
 from __future__ import annotations
 
