@@ -134,6 +134,7 @@ async def test_every_operation_answers_as_the_document_says(
     failures = {}
     for who, args in runs.items():
         code, out = await _schemathesis(base, tmp_path, *args)
+        print(f"--- as {who}", *out.splitlines()[-40:], sep="\n")  # the figures, for -rP
         if code != 0:
             failures[who] = out[-20000:]
     assert not failures, "\n\n".join(f"--- as {who}\n{out}" for who, out in failures.items())
@@ -145,5 +146,9 @@ async def test_allow_lists_exactly_the_documented_methods(contract_client: TestC
     refused = await contract_client.post("/api/agents/interactions", json={})
     assert refused.status == 405
     assert set(refused.headers["Allow"].split(", ")) == documented == {"GET"}
+    # /api/leads/{id} must not claim /api/leads/create: a lead id is hex and dashes.
+    create = await contract_client.get("/api/leads/create")
+    assert create.status == 405 and create.headers["Allow"] == "POST"
+    assert set(document["paths"]["/api/leads/create"]) == {"post"}
     unknown = await contract_client.post("/api/agents/no_such_agent", json={})
     assert unknown.status == 404 and "mortgage_advisor" in (await unknown.json())["detail"]
