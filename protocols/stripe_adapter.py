@@ -23,12 +23,16 @@ class StripeUnavailable(Exception):
 
 
 class StripeRefused(Exception):
-    """Stripe refused the request; `code` and `decline_code` say why."""
+    """Stripe refused the request; `code` and `decline_code` say why, and
+    `missing` that an object it names (such as a PaymentMethod) does not exist."""
 
-    def __init__(self, message: str, code: str | None, decline_code: str | None) -> None:
+    def __init__(
+        self, message: str, code: str | None, decline_code: str | None, *, missing: bool = False
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.decline_code = decline_code
+        self.missing = missing
 
 
 class BadSignature(Exception):
@@ -218,8 +222,10 @@ def _translate(exc: stripe.StripeError) -> Exception:
     if isinstance(exc, stripe.AuthenticationError | stripe.PermissionError):
         return StripeUnavailable("Stripe refused our API key")
     error = exc.error
+    code = getattr(error, "code", None) if error is not None else None
     return StripeRefused(
         exc.user_message or str(exc),
-        getattr(error, "code", None) if error is not None else None,
+        code,
         getattr(error, "decline_code", None) if error is not None else None,
+        missing=exc.http_status == 404 or code == "resource_missing",
     )

@@ -11,9 +11,9 @@ import msgspec
 from aiohttp import web
 
 from protocols.problems import BROKEN_RULE, ProblemDocument
-from server.routing import Endpoint
+from server.routing import Endpoint, Header
 
-_PARAM = re.compile(r"\{(\w+)(?::[^}]*)?\}")
+_PARAM = re.compile(r"\{(\w+)(?::([^}]*))?\}")
 _REF = "#/components/schemas/{name}"
 _PROBLEM = {"$ref": "#/components/schemas/ProblemDocument"}
 _RULES_NOTE = (
@@ -39,8 +39,8 @@ def build(endpoints: Iterable[Endpoint], *, title: str, version: str) -> dict[st
             "summary": e.summary,
             "operationId": f"{e.method.lower()}_{e.handler.__name__}",
             "parameters": [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                for name in _PARAM.findall(e.path)
+                {"name": name, "in": "path", "required": True, "schema": _path_schema(regex)}
+                for name, regex in _PARAM.findall(e.path)
             ],
             "responses": {
                 "default": {
@@ -49,6 +49,7 @@ def build(endpoints: Iterable[Endpoint], *, title: str, version: str) -> dict[st
                 }
             },
         }
+        operation["parameters"].extend(_header_parameter(h) for h in e.headers)
         if e.query is not None:
             operation["parameters"].extend(_query_parameters(components, schema_of[id(e.query)]))
         if e.body is not None:
@@ -84,6 +85,24 @@ def build(endpoints: Iterable[Endpoint], *, title: str, version: str) -> dict[st
             "securitySchemes": {"session": {"type": "http", "scheme": "bearer"}},
         },
     }
+
+
+def _header_parameter(header: Header) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string"}
+    if header.pattern is not None:
+        schema["pattern"] = header.pattern
+    return {
+        "name": header.name,
+        "in": "header",
+        "required": header.required,
+        "description": header.description,
+        "schema": schema,
+    }
+
+
+def _path_schema(regex: str) -> dict[str, Any]:
+    """A path parameter as the router matches it (its regex, when it has one)."""
+    return {"type": "string", "pattern": f"^({regex})$"} if regex else {"type": "string"}
 
 
 def _query_parameters(components: dict[str, Any], ref: dict[str, Any]) -> list[dict[str, Any]]:

@@ -25,6 +25,17 @@ AUTH_GUARD: web.AppKey[AuthGuard] = web.AppKey("auth_guard")
 
 
 @dataclass(frozen=True)
+class Header:
+    """A request header the operation reads, for the document (the handler
+    checks it)."""
+
+    name: str
+    description: str
+    pattern: str | None = None
+    required: bool = True
+
+
+@dataclass(frozen=True)
 class Endpoint:
     method: str
     path: str
@@ -38,6 +49,7 @@ class Endpoint:
     auth: str | None = None
     check: Callable[[Any], None] | None = None
     documented: bool = True
+    headers: tuple[Header, ...] = ()
 
     @property
     def template(self) -> str:
@@ -93,6 +105,7 @@ class ApiRoutes:
         auth: str | None = None,
         check: Callable[[Any], None] | None = None,
         documented: bool = True,
+        headers: tuple[Header, ...] = (),
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
@@ -109,6 +122,7 @@ class ApiRoutes:
                     auth=auth,
                     check=check,
                     documented=documented,
+                    headers=headers,
                 )
             )
             return handler

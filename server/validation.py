@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import typing
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -170,6 +171,29 @@ async def decode_body(request: web.Request, type_: type[T], check: Check | None 
     return body
 
 
+def _numbers_for_times(data: dict[str, str], type_: Any) -> list[FieldError]:
+    """Times written as numbers: msgspec's lax mode would read "0.5" as a Unix
+    time, but the document says a query time is an RFC 3339 date-time."""
+    if not (isinstance(type_, type) and issubclass(type_, msgspec.Struct)):
+        return []
+    hints = typing.get_type_hints(type_)
+    errors = []
+    for field in msgspec.structs.fields(type_):
+        text, hint = data.get(field.encode_name), hints[field.name]
+        if text is not None and datetime in (hint, *typing.get_args(hint)):
+            try:
+                float(text)
+            except ValueError:
+                continue
+            errors.append(
+                FieldError(
+                    pointer=f"/{field.encode_name}",
+                    detail="must be a date and time like 2026-01-05T18:00:00Z, not a number",
+                )
+            )
+    return errors
+
+
 def _beside(known: list[FieldError], more: list[FieldError]) -> list[FieldError]:
     """`more`, less the errors about a field `known` already reports on."""
     reported = {e.pointer for e in known}
@@ -213,15 +237,17 @@ def _invalid(errors: list[FieldError]) -> Problem:
 
 def decode_query(request: web.Request, type_: type[T]) -> T:
     data = {key: request.query.getone(key) for key in request.query}
-    try:
-        return msgspec.convert(data, type_, strict=False)  # every query value is text
-    except msgspec.ValidationError as exc:
-        errors = FieldByField(data, type_, strict=False).errors or [field_error(exc)]
-        names = ", ".join(e.pointer.lstrip("/") for e in errors)
-        raise Problem(
-            400,
-            "Invalid query parameter",
-            "; ".join(f"parameter {e.pointer.lstrip('/')}: {e.detail}" for e in errors)
-            or f"check the parameters {names}",
-            errors=errors,
-        ) from None
+    errors = _numbers_for_times(data, type_)
+    if not errors:
+        try:
+            return msgspec.convert(data, type_, strict=False)  # every query value is text
+        except msgspec.ValidationError as exc:
+            errors = FieldByField(data, type_, strict=False).errors or [field_error(exc)]
+    names = ", ".join(e.pointer.lstrip("/") for e in errors)
+    raise Problem(
+        400,
+        "Invalid query parameter",
+        "; ".join(f"parameter {e.pointer.lstrip('/')}: {e.detail}" for e in errors)
+        or f"check the parameters {names}",
+        errors=errors,
+    )

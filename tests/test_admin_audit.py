@@ -144,6 +144,6 @@ async def test_adding_a_plan_is_audited(pay_client: TestClient, db: Database) ->
     assert event["details"]["amount_cents"] == 3900
 
     again = await pay_client.post("/api/payments/plans", json=plan, headers=admin)
-    assert again.status == 422
+    assert again.status == 409
     failed, _ = await audited(pay_client, admin, "plan_added")
     assert_event(failed, again, admin_id, "audit_report", "failure")

@@ -132,6 +132,11 @@ async def test_silences_are_added_listed_and_ended(client: TestClient, db: Datab
     assert refused.status == 422
     problem = await refused.json()
     assert problem["errors"][0]["pointer"] == "/until"
+    assert problem["type"] == "tag:rateline,2026:broken-rule"  # the clock's rule, not a shape
+    bad_regex = {**body, "matchers": {"actor": "~calc("}}
+    refused = await client.post("/api/admin/silences", json=bad_regex, headers=admin)
+    assert refused.status == 422
+    assert (await refused.json())["errors"][0]["pointer"] == "/matchers/actor"
     empty = await client.post("/api/admin/silences", json={**body, "matchers": {}}, headers=admin)
     assert empty.status == 422 and (await empty.json())["errors"][0]["pointer"] == "/matchers"
     assert await (await client.get("/api/admin/silences", headers=admin)).json() == []

@@ -1,6 +1,7 @@
 """The OpenAPI document is the contract: schemathesis generates requests from
 /api/openapi.json (valid and invalid ones) against the whole application on a
-real socket, with a signed-in consumer's session and with an admin's (each
+real socket (payments configured against a local Stripe, localstripe), with
+a signed-in consumer's session and with an admin's (each
 operation is also tried without the session: it must then answer 401), and
 every answer must be what the document promises. Sign-out runs last, on
 its own, since it ends the session it is given.
@@ -31,6 +32,7 @@ from server.auth import DEPS_KEY
 from storage import accounts as account_store
 from storage import sessions as session_store
 from storage.database import Database
+from tests.payments_support import FakeStripe, reseed_plans, stripe_settings
 from tests.support.accounts import make_accounts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,11 +96,18 @@ async def _schemathesis(base: str, workdir: Path, *args: str) -> tuple[int, str]
 
 @pytest.fixture
 async def contract_client(
-    db: Database, settings: Settings, aiohttp_client: Callable[..., Any]
+    db: Database,
+    settings: Settings,
+    fake_stripe: FakeStripe,
+    aiohttp_client: Callable[..., Any],
 ) -> TestClient:
-    # The anonymous allowance would answer 429 before most generated requests
-    # reach the code under test; it has its own test.
-    app = create_app(settings.replace(anon_requests_per_minute=0, anon_requests_per_day=0))
+    # Payments are configured against localstripe, so the payment operations
+    # answer as they do in production rather than 503. The anonymous allowance
+    # would answer 429 before most generated requests reach the code under
+    # test; it has its own test.
+    await reseed_plans(db)
+    configured = stripe_settings(settings, fake_stripe.url)
+    app = create_app(configured.replace(anon_requests_per_minute=0, anon_requests_per_day=0))
     app[keys.DEPS][DEPS_KEY] = make_accounts(settings)
     return await aiohttp_client(app)
 
@@ -123,8 +132,9 @@ async def test_every_operation_answers_as_the_document_says(
     failures = {}
     for who, args in runs.items():
         code, out = await _schemathesis(base, tmp_path, *args)
+        print(f"--- as {who}", *out.splitlines()[-40:], sep="\n")  # the figures, for -rP
         if code != 0:
-            failures[who] = out[-6000:]
+            failures[who] = out[-20000:]
     assert not failures, "\n\n".join(f"--- as {who}\n{out}" for who, out in failures.items())
 
 
@@ -134,5 +144,9 @@ async def test_allow_lists_exactly_the_documented_methods(contract_client: TestC
     refused = await contract_client.post("/api/agents/interactions", json={})
     assert refused.status == 405
     assert set(refused.headers["Allow"].split(", ")) == documented == {"GET"}
+    # /api/leads/{id} must not claim /api/leads/create: a lead id is hex and dashes.
+    create = await contract_client.get("/api/leads/create")
+    assert create.status == 405 and create.headers["Allow"] == "POST"
+    assert set(document["paths"]["/api/leads/create"]) == {"post"}
     unknown = await contract_client.post("/api/agents/no_such_agent", json={})
     assert unknown.status == 404 and "mortgage_advisor" in (await unknown.json())["detail"]

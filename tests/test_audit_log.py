@@ -152,6 +152,9 @@ async def test_sign_ins_reach_the_audit_log_and_admins_page_through_it(
         f"/api/admin/audit?action=sign_in&limit=2&before={page['next_before']}", headers=admin
     )
     assert len((await rest.json())["events"]) == 1
+    as_number = await app_client.get("/api/admin/audit?since=0.5", headers=admin)
+    assert as_number.status == 400  # the document says a date-time, not a Unix time
+    assert (await as_number.json())["errors"][0]["pointer"] == "/since"
 
     consumer = await session_for(db, "consumer")
     assert (await app_client.get("/api/admin/audit", headers=consumer)).status == 403

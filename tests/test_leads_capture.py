@@ -43,6 +43,13 @@ async def test_without_consent_nothing_is_stored(
     refused = lead_body(consent={**lead_body()["consent"], "agreed": False}, phone="12")
     problem = await (await client.post("/api/leads", json=refused)).json()
     assert {e["pointer"] for e in problem["errors"]} == {"/consent/agreed", "/phone"}
+    assert problem["type"] == "about:blank"  # the document states consent must be true
+    empty_price = await client.post("/api/leads/create", json=lead_body(price=""))
+    assert [e["pointer"] for e in (await empty_price.json())["errors"]] == ["/price"]
+    too_much_down = lead_body(price="300000", down_payment="300000")
+    problem = await (await client.post("/api/leads", json=too_much_down)).json()
+    assert problem["type"] == "tag:rateline,2026:broken-rule"
+    assert [e["pointer"] for e in problem["errors"]] == ["/down_payment"]
     assert await db.pool.fetchval("SELECT count(*) FROM leads") == 0
     assert await db.pool.fetchval("SELECT count(*) FROM outbox") == 0
 
@@ -132,6 +139,15 @@ async def test_a_broker_edits_their_profile_but_not_their_licenses(
         "/api/brokers/me", json={**change, "timezone": "Mars/Olympus"}, headers=who.headers
     )
     assert bad_zone.status == 422
+    document = await (await client.get("/api/openapi.json")).json()
+    zones = document["components"]["schemas"]["BrokerSelfUpdate"]["properties"]["timezone"]
+    assert "America/Chicago" in zones["enum"] and "Mars/Olympus" not in zones["enum"]
+    backwards = {**change, "hours": {**change["hours"], "start": "18:00", "end": "09:00"}}
+    inverted = await client.put("/api/brokers/me", json=backwards, headers=who.headers)
+    assert inverted.status == 422
+    problem = await inverted.json()
+    assert problem["type"] == "tag:rateline,2026:broken-rule"
+    assert [e["pointer"] for e in problem["errors"]] == ["/hours/end"]
     saved = await client.put("/api/brokers/me", json={**change, "capacity": 3}, headers=who.headers)
     body = await saved.json()
     assert body["capacity"] == 3 and body["licenses"][0]["state"] == "CA"

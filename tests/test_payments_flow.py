@@ -255,3 +255,21 @@ async def test_a_card_needing_3d_secure_is_answered_as_requires_action(
     assert response.status == 200
     assert (await response.json())["payment"]["status"] == "requires_action"
     assert await receipts(pay_client, "3ds@example.com") == []
+
+
+async def test_a_subscription_needs_a_card_that_stripe_knows(
+    pay_client: TestClient, db: Database, fake_stripe: FakeStripe
+) -> None:
+    _, auth = await signed_in(db, "nocard@example.com")
+    without = await create(pay_client, auth, "broker_pro_monthly", None)
+    assert without.status == 422
+    problem = await without.json()
+    assert problem["type"] == "tag:rateline,2026:broken-rule"
+    assert problem["errors"][0]["pointer"] == "/payment_method"
+
+    unknown = await create(pay_client, auth, "broker_pro_monthly", "pm_nosuchcard")
+    assert unknown.status == 404
+    problem = await unknown.json()
+    assert problem["errors"][0]["pointer"] == "/payment_method"
+    assert "declined" not in problem["detail"]
+    assert await db.pool.fetchval("SELECT count(*) FROM subscriptions") == 0

@@ -50,7 +50,7 @@ async def test_an_admin_adds_a_plan_and_a_duplicate_code_is_refused(
     assert created.status == 201
     assert (await created.json())["amount"] == "29.00"
     again = await pay_client.post("/api/payments/plans", json=plan, headers=admin)
-    assert again.status == 422
+    assert again.status == 409  # the code is taken
     assert (await again.json())["errors"][0]["pointer"] == "/code"
     codes = [p["code"] for p in await (await pay_client.get("/api/payments/plans")).json()]
     assert "rate_report_plus" in codes

@@ -68,10 +68,16 @@ async def test_a_forged_or_stale_signature_is_400_and_changes_nothing(
     rejected_before = await metric(
         pay_client, 'rateline_payment_webhook_events_total{result="rejected"'
     )
-    for payload, sent in ((forged, headers), (stale_body, stale_headers), (body, {})):
+    attempts = ((forged, headers, True), (stale_body, stale_headers, True), (body, {}, False))
+    for payload, sent, shaped in attempts:
         response = await pay_client.post(WEBHOOK, data=payload, headers=sent)
         assert response.status == 400
-        assert (await response.json())["title"] == "Invalid signature"
+        problem = await response.json()
+        assert problem["title"] == "Invalid signature"
+        # A well-formed signature that does not sign the body breaks a rule
+        # spanning header and body; a missing one breaks the documented shape.
+        broken_rule = problem["type"] == "tag:rateline,2026:broken-rule"
+        assert broken_rule == shaped
     await asyncio.sleep(0.3)
     assert await status_of(db, payment_id) == "pending"
     assert await db.pool.fetchval("SELECT count(*) FROM payment_events") == 0

@@ -12,7 +12,7 @@ from typing import Any
 from actors.payments import rules
 from actors.payments.ledger import PaymentLedger, Started, unavailable
 from actors.payments.metrics import PAYMENTS
-from protocols.problems import Problem, invalid
+from protocols.problems import BROKEN_RULE, FieldError, Problem, invalid
 from protocols.stripe_adapter import StripeRefused, StripeUnavailable
 from storage import payments as store
 from storage.payments import PaymentRow, PlanRow
@@ -36,6 +36,12 @@ class Checkout:
         if plan is None or not plan.active:
             known = ", ".join(p.code for p in await store.plans(self.pool))
             raise invalid("/plan", f"no plan {plan_code!r}; choose one of {known}")
+        if plan.billing_interval is not None and payment_method is None:
+            raise invalid(
+                "/payment_method",
+                f"is required for {plan.code!r}, a subscription: send the card Stripe.js saved",
+                type=BROKEN_RULE,
+            )
         row = await self._row_for(user_id, plan, idempotency_key)
         if row.client_secret is not None:
             return Started(row.id, row.client_secret)
@@ -72,11 +78,23 @@ class Checkout:
             )
             raise unavailable() from None
         except StripeRefused as exc:
-            reason = rules.decline_message({"code": exc.code, "decline_code": exc.decline_code})
+            unknown_card = exc.missing and payment_method is not None
+            reason = (
+                f"Stripe has no card {payment_method}; enter the card again"
+                if unknown_card
+                else rules.decline_message({"code": exc.code, "decline_code": exc.decline_code})
+            )
             await store.move_payment(
                 self.pool, row.id, to="failed", allowed_from={"pending"}, failure_reason=reason
             )
             PAYMENTS.labels("failed").inc()
+            if unknown_card:
+                raise Problem(
+                    404,
+                    "No such card",
+                    reason,
+                    errors=[FieldError(pointer="/payment_method", detail=reason)],
+                ) from None
             raise Problem(402, "Payment failed", reason) from None
         async with self.pool.acquire() as conn, conn.transaction():
             await store.attach_intent(

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from protocols.api.mortgage import DateTimeIn
+
 State = Literal["pending", "firing", "resolved"]
 Severity = Literal["critical", "warning", "info"]
 
@@ -41,14 +43,20 @@ class SilenceIn(msgspec.Struct, forbid_unknown_fields=True):
     label value: {"alertname": "EventLoopLag"}, {"actor": "~calc.*"}."""
 
     matchers: Annotated[dict[str, str], msgspec.Meta(min_length=1)]
-    until: datetime
+    until: Annotated[
+        DateTimeIn,
+        msgspec.Meta(tz=True, description="A time with its zone, later than now."),
+    ]
     comment: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
 
 
 class SilenceOut(msgspec.Struct):
     id: uuid.UUID
     matchers: dict[str, str]
-    until: datetime
+    until: Annotated[
+        DateTimeIn,
+        msgspec.Meta(tz=True, description="A time with its zone, later than now."),
+    ]
     comment: str
     created_by: str
     created_at: datetime

@@ -1,13 +1,17 @@
 """Request and response types of leads, brokers and notifications.
 
 Money travels as decimal strings (inputs accept strings or numbers), times as
-ISO 8601 UTC. `check_lead` holds the rules msgspec cannot express, so one 422
-names every field to fix.
+ISO 8601 UTC. Each amount's range is declared once with `Bounds` (the
+validator checks it and the OpenAPI document states it); `check_lead` holds
+the rules no schema can state (fields compared with each other, a dialable
+phone number), answered as one 422 of type BROKEN_RULE naming every field.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
+import zoneinfo
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -16,9 +20,19 @@ import msgspec
 import phonenumbers
 from msgspec import Meta
 
-from protocols.problems import FieldError, Problem
+from protocols.api.decimals import Bounds, bounds_errors
+from protocols.api.mortgage import AMOUNT, LOAN
+from protocols.problems import BROKEN_RULE, FieldError, Problem
 
 Money = Annotated[Decimal, Meta(description="US dollars, as a decimal string")]
+PRICE = LOAN
+DOWN_PAYMENT = AMOUNT
+LOAN_BALANCE = LOAN
+Price = Annotated[Decimal, PRICE.meta("The home's price in dollars."), PRICE]
+DownPayment = Annotated[Decimal, DOWN_PAYMENT.meta("Dollars, below the price."), DOWN_PAYMENT]
+LoanBalance = Annotated[Decimal, LOAN_BALANCE.meta("Dollars owed today."), LOAN_BALANCE]
+# What check_lead asks of an address, stated for the document too.
+EMAIL_PATTERN = r"@[^@]{3,}$"
 UsState = Literal[
     "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN",
     "IA", "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH",
@@ -31,26 +45,38 @@ LeadStatus = Literal[
     "received", "offered", "accepted", "contacted", "won", "lost", "unassigned", "opted_out"
 ]
 Tier = Literal["hot", "warm", "cold"]
+# The IANA zones this server knows: the document lists exactly what it accepts.
+TIME_ZONES = sorted(zoneinfo.available_timezones())
 ClockTime = Annotated[str, Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["08:00"])]
 
 
 class Consent(msgspec.Struct, forbid_unknown_fields=True):
     """The disclosure the borrower agreed to, exactly as shown."""
 
-    agreed: bool
+    agreed: Annotated[
+        bool,
+        Meta(
+            description="Must be true: we contact a borrower only with their consent.",
+            extra_json_schema={"const": True},
+        ),
+    ]
     text: Annotated[str, Meta(min_length=1, max_length=10_000)]
     version: Annotated[str, Meta(min_length=1, max_length=100)]
 
 
 class LeadRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: Annotated[str, Meta(min_length=1, max_length=200)]
-    email: Annotated[str, Meta(min_length=3, max_length=320)]
+    email: Annotated[str, Meta(min_length=3, max_length=320, pattern=EMAIL_PATTERN)]
     phone: Annotated[str, Meta(min_length=3, max_length=40)]
     state: UsState
     purpose: Purpose
-    price: Money
-    down_payment: Money | None = None
-    loan_balance: Money | None = None
+    price: Price
+    down_payment: Annotated[
+        DownPayment | None, Meta(description="Required for a purchase, absent for a refinance.")
+    ] = None
+    loan_balance: Annotated[
+        LoanBalance | None, Meta(description="Required for a refinance, absent for a purchase.")
+    ] = None
     credit_score: Annotated[int, Meta(ge=300, le=850)] | None = None
     timeline: Timeline
     message: Annotated[str, Meta(max_length=2000)] = ""
@@ -81,41 +107,55 @@ def e164(phone: str) -> str | None:
 
 
 def check_lead(lead: LeadRequest) -> None:
-    """Rules across fields; raises one 422 naming each field to fix."""
-    errors: list[FieldError] = []
+    """The rules no schema states; raises one 422 naming each field to fix.
+    Its type is BROKEN_RULE unless a constraint the document states is broken
+    too (callers that did not come through the HTTP decoder)."""
+    stated = bounds_errors(lead, LeadRequest)
+    rules: list[FieldError] = []
 
     def bad(pointer: str, detail: str) -> None:
-        errors.append(FieldError(pointer=pointer, detail=detail))
+        rules.append(FieldError(pointer=pointer, detail=detail))
 
     if not lead.consent.agreed:
-        bad("/consent/agreed", "must be true: we contact a borrower only with their consent")
+        stated.append(
+            FieldError(
+                pointer="/consent/agreed",
+                detail="must be true: we contact a borrower only with their consent",
+            )
+        )
+    if not re.search(EMAIL_PATTERN, lead.email):
+        stated.append(FieldError(pointer="/email", detail="is not an email address"))
     if e164(lead.phone) is None:
         bad("/phone", "is not a valid phone number; give a US number or one with +country code")
-    if "@" not in lead.email or len(lead.email.rsplit("@", 1)[1]) < 3:
-        bad("/email", "is not an email address")
-    if not lead.price.is_finite() or lead.price <= 0:
-        bad("/price", "must be greater than 0")
     if lead.purpose == "purchase":
         if lead.down_payment is None:
             bad("/down_payment", "is required for a purchase")
-        elif not lead.down_payment.is_finite() or not 0 <= lead.down_payment < lead.price:
-            bad("/down_payment", "must be at least 0 and below the price")
+        elif (
+            _fits(lead.down_payment, DOWN_PAYMENT)
+            and _fits(lead.price, PRICE)
+            and lead.down_payment >= lead.price
+        ):
+            bad("/down_payment", f"must be below the price ({lead.price})")
         if lead.loan_balance is not None:
             bad("/loan_balance", "applies to a refinance; remove it")
     else:
         if lead.loan_balance is None:
             bad("/loan_balance", "is required for a refinance")
-        elif not lead.loan_balance.is_finite() or lead.loan_balance <= 0:
-            bad("/loan_balance", "must be greater than 0")
         if lead.down_payment is not None:
             bad("/down_payment", "applies to a purchase; remove it")
+    errors = stated + [e for e in rules if e.pointer not in {s.pointer for s in stated}]
     if errors:
         raise Problem(
             422,
             "Invalid input",
             "; ".join(f"{e.pointer}: {e.detail}" for e in errors),
             errors=errors,
+            type="about:blank" if stated else BROKEN_RULE,
         )
+
+
+def _fits(value: Decimal, bounds: Bounds) -> bool:
+    return bounds.problem(value) is None
 
 
 class LeadReceipt(msgspec.Struct):
@@ -179,7 +219,7 @@ class License(msgspec.Struct, forbid_unknown_fields=True):
 
 class WorkingHours(msgspec.Struct, forbid_unknown_fields=True):
     start: ClockTime
-    end: ClockTime
+    end: Annotated[ClockTime, Meta(description="Later than start.")]
     days: Annotated[list[Annotated[int, Meta(ge=1, le=7)]], Meta(max_length=7)]
 
 
@@ -188,7 +228,14 @@ class BrokerSelfUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
 
     nmls_id: Annotated[str, Meta(pattern=r"^\d{1,12}$")]
     capacity: Annotated[int, Meta(ge=0, le=1000)]
-    timezone: Annotated[str, Meta(max_length=64, examples=["America/Los_Angeles"])]
+    timezone: Annotated[
+        str,
+        Meta(
+            max_length=64,
+            examples=["America/Los_Angeles"],
+            extra_json_schema={"enum": TIME_ZONES},
+        ),
+    ]
     hours: WorkingHours
     active: bool = True
 

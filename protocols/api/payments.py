@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from protocols.problems import BROKEN_RULE
+
 PlanCode = Annotated[
     str,
     Meta(pattern=r"^[a-z0-9_]{1,64}$", description="Plan code", examples=["broker_pro_monthly"]),
@@ -48,7 +50,10 @@ class CreatePayment(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             str,
             Meta(
                 pattern=r"^pm_[A-Za-z0-9_]{1,200}$",
-                description="A PaymentMethod made by Stripe.js, attached at create",
+                description="A PaymentMethod made by Stripe.js, attached at create;"
+                " required when the plan is a subscription (a rule spanning the plan"
+                " and this field: without it the answer is a 422 of type"
+                f" {BROKEN_RULE}).",
             ),
         ]
         | None

@@ -26,7 +26,7 @@ from actors.runtime.leadership import Leadership
 from ops.error_metrics import count_system_errors
 from ops.loop_lag import watch_loop_lag
 from protocols.api.alerts import AlertOut, AlertQuery, SilenceIn, SilenceOut
-from protocols.problems import Problem, invalid
+from protocols.problems import BROKEN_RULE, Problem, invalid
 from server import keys
 from server.admin_audit import record_admin_action
 from server.auth import require_user, session_token, user_for_token
@@ -100,15 +100,19 @@ async def acknowledge(request: web.Request) -> AlertOut:
 
 
 def _check_silence(body: SilenceIn) -> None:
+    """The rules no schema states: `until` lies ahead of the server's clock,
+    and a `~` matcher is a regular expression Python compiles."""
     if body.until.tzinfo is None:
         raise invalid("/until", "give a time zone, e.g. 2026-01-05T18:00:00Z")
     if body.until <= datetime.now(UTC):
-        raise invalid("/until", "must be in the future")
+        raise invalid("/until", "must be in the future", type=BROKEN_RULE)
     for label, value in body.matchers.items():
         try:
             Matcher.parse(label, value)
         except Exception as exc:
-            raise invalid(f"/matchers/{label}", f"not a regular expression: {exc}") from None
+            raise invalid(
+                f"/matchers/{label}", f"not a regular expression: {exc}", type=BROKEN_RULE
+            ) from None
 
 
 @routes.post(

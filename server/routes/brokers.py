@@ -13,7 +13,7 @@ from aiohttp import web
 
 from actors.leads.actor import NAME, RetryQueue
 from protocols.api.leads import BrokerProfile, BrokerSelfUpdate, BrokerView
-from protocols.problems import FieldError, Problem
+from protocols.problems import BROKEN_RULE, Problem, invalid
 from server import keys
 from server.admin_audit import record_admin_action
 from server.auth import require_user
@@ -27,17 +27,14 @@ routes = ApiRoutes(tag="brokers")
 
 
 def check_profile(profile: BrokerSelfUpdate) -> None:
-    errors = []
+    """The time zone (the document lists the known ones), then the rule
+    spanning fields: the working day ends after it starts (a BROKEN_RULE)."""
     try:
         ZoneInfo(profile.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        errors.append(
-            FieldError(pointer="/timezone", detail="is not an IANA time zone like America/Chicago")
-        )
+        raise invalid("/timezone", "is not an IANA time zone like America/Chicago") from None
     if profile.hours.start >= profile.hours.end:
-        errors.append(FieldError(pointer="/hours/end", detail="must be later than hours.start"))
-    if errors:
-        raise Problem(422, "Invalid input", "; ".join(e.detail for e in errors), errors=errors)
+        raise invalid("/hours/end", "must be later than hours.start", type=BROKEN_RULE)
 
 
 def _view(row: BrokerRow) -> BrokerView:

@@ -44,6 +44,9 @@ from storage.leads import LeadRow
 
 log = logging.getLogger(__name__)
 
+# A lead id is hex digits and dashes, so /api/leads/create is not a lead.
+LEAD = "/api/leads/{id:[0-9a-fA-F-]+}"
+
 routes = ApiRoutes(tag="leads")
 
 ASK_SECONDS = 30.0
@@ -195,7 +198,7 @@ async def list_leads(request: web.Request, query: LeadsQuery) -> list[LeadView]:
     ]
 
 
-@routes.get("/api/leads/{id}", response=LeadView, auth="user")
+@routes.get(LEAD, response=LeadView, auth="user")
 async def get_lead(request: web.Request) -> LeadView:
     """One lead: for its broker (contact details once accepted), its submitter, an admin"""
     user = await require_user(request)
@@ -219,7 +222,7 @@ async def _ask(request: web.Request, message: Any) -> Any:
     return await request.app[keys.SYSTEM].ask(NAME, message, timeout=ASK_SECONDS)
 
 
-@routes.post("/api/leads/{id}/accept", response=LeadView, auth="broker")
+@routes.post(LEAD + "/accept", response=LeadView, auth="broker")
 async def accept_lead(request: web.Request) -> LeadView:
     """Accept a lead offered to you: its contact details are revealed"""
     user = await require_user(request, "broker")
@@ -227,7 +230,7 @@ async def accept_lead(request: web.Request) -> LeadView:
     return lead_view(lead, full=True)
 
 
-@routes.post("/api/leads/{id}/decline", response=Done, auth="broker")
+@routes.post(LEAD + "/decline", response=Done, auth="broker")
 async def decline_lead(request: web.Request) -> Done:
     """Decline a lead offered to you: it goes to the next broker"""
     user = await require_user(request, "broker")
@@ -236,7 +239,7 @@ async def decline_lead(request: web.Request) -> Done:
     return Done(id=lead_id, status="offered")
 
 
-@routes.post("/api/leads/{id}/status", body=StatusChange, response=LeadView, auth="broker")
+@routes.post(LEAD + "/status", body=StatusChange, response=LeadView, auth="broker")
 async def change_status(request: web.Request, body: StatusChange) -> LeadView:
     """Move your lead forward: contacted, then won or lost"""
     user = await require_user(request, "broker")
@@ -247,7 +250,7 @@ async def change_status(request: web.Request, body: StatusChange) -> LeadView:
 # ---- opt-out -------------------------------------------------------------------
 
 
-@routes.post("/api/leads/{id}/opt-out", response=Done)
+@routes.post(LEAD + "/opt-out", response=Done)
 async def opt_out(request: web.Request) -> Done:
     """Stop all contact about a lead (the borrower's link, the submitter, an admin)"""
     lead_id = _lead_id(request)
@@ -266,7 +269,7 @@ async def _may_opt_out(request: web.Request, lead: LeadRow) -> bool:
     return user is not None and (user.role == "admin" or user.id == lead.user_id)
 
 
-@routes.get("/api/leads/{id}/opt-out", summary="The page the emailed opt-out link opens")
+@routes.get(LEAD + "/opt-out", summary="The page the emailed opt-out link opens")
 async def opt_out_page(request: web.Request) -> web.Response:
     """A confirmation button, so a mail scanner opening the link opts nobody out."""
     lead_id = _lead_id(request)

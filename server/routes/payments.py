@@ -9,6 +9,7 @@ once, and applied by the payment actor.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from typing import Any
 
@@ -41,12 +42,12 @@ from protocols.api.payments import (
 )
 from protocols.api.payments import ConfirmPayment as ConfirmBody
 from protocols.api.payments import CreatePayment as CreateBody
-from protocols.problems import Problem, invalid
+from protocols.problems import BROKEN_RULE, FieldError, Problem
 from protocols.stripe_adapter import BadSignature, verify_webhook
 from server import keys
 from server.admin_audit import record_admin_action
 from server.auth import require_user
-from server.routing import ApiRoutes
+from server.routing import ApiRoutes, Header
 from storage import payments as store
 from storage.payments import PaymentRow, PlanRow, SubscriptionRow
 
@@ -171,7 +172,12 @@ async def add_plan(request: web.Request, body: NewPlan) -> Plan:
             conn=conn,
         )
     if row is None:
-        raise invalid("/code", f"a plan {body.code!r} exists already; choose another code")
+        raise Problem(
+            409,
+            "Plan exists",
+            f"a plan {body.code!r} exists already; choose another code",
+            errors=[FieldError(pointer="/code", detail="is taken by another plan")],
+        )
     return plan_view(row)
 
 
@@ -218,7 +224,16 @@ async def confirm(request: web.Request, body: ConfirmBody) -> Confirmed:
     return Confirmed(payment=payment_view(row), subscription=subscription_view(subscription))
 
 
-@routes.post("/api/payments/webhook", response=WebhookReceipt)
+SIGNATURE = Header(
+    "Stripe-Signature",
+    "Stripe's signature of the body with the webhook secret. A signature of this "
+    "shape that does not sign the body (a rule spanning the header and the body) "
+    f"is answered 400 with the problem type {BROKEN_RULE}.",
+    pattern=r"^t=[0-9]+(,[a-z0-9]+=[0-9a-f]+)+$",
+)
+
+
+@routes.post("/api/payments/webhook", response=WebhookReceipt, headers=(SIGNATURE,))
 async def webhook(request: web.Request) -> WebhookReceipt:
     """Stripe's signed events; each is stored once, then applied by the payment actor"""
     _configured(request)
@@ -228,17 +243,20 @@ async def webhook(request: web.Request) -> WebhookReceipt:
             503, "Payments are not configured", "this server has no STRIPE_WEBHOOK_SECRET"
         )
     payload = await request.read()
+    signature = request.headers.get(SIGNATURE.name)
     try:
-        verify_webhook(
-            payload, request.headers.get("Stripe-Signature"), settings.stripe_webhook_secret
-        )
+        verify_webhook(payload, signature, settings.stripe_webhook_secret)
         event = orjson.loads(payload)
         event_id, kind = str(event["id"]), str(event["type"])
     except BadSignature as exc:
         WEBHOOK_EVENTS.labels("unknown", "rejected").inc()
         log.warning("webhook signature rejected", extra={"reason": str(exc)})
+        shaped = signature is not None and re.fullmatch(str(SIGNATURE.pattern), signature)
         raise Problem(
-            400, "Invalid signature", f"the Stripe-Signature does not verify: {exc}"
+            400,
+            "Invalid signature",
+            f"the Stripe-Signature does not verify: {exc}",
+            type=BROKEN_RULE if shaped else "about:blank",
         ) from None
     except (orjson.JSONDecodeError, KeyError, TypeError):
         WEBHOOK_EVENTS.labels("unknown", "rejected").inc()
