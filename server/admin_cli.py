@@ -13,6 +13,7 @@ import asyncio
 import getpass
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -74,6 +75,7 @@ async def create_admin(
             user_id=existing.id,
             email=email,
             detail=f"{existing.role} -> admin from the command line",
+            at=datetime.now(UTC),
         )
         return AdminResult(email=existing.email, created=False)
     if password is None:
@@ -95,6 +97,7 @@ async def create_admin(
         user_id=user.id,
         email=email,
         detail="admin created from the command line",
+        at=datetime.now(UTC),
     )
     return AdminResult(email=user.email, created=True)
 

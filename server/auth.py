@@ -18,7 +18,7 @@ import contextlib
 import logging
 import math
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -52,6 +52,10 @@ def session_cookie_name(public_url: str) -> str:
 ANY_USER = "user"
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass(frozen=True)
 class Accounts:
     """Everything the account flows need besides the database."""
@@ -67,6 +71,9 @@ class Accounts:
     verify_ttl: timedelta = timedelta(hours=24)
     reset_ttl: timedelta = timedelta(minutes=30)
     secure_cookie: bool = True
+    clock: Callable[[], datetime] = utc_now
+    """What time it is for every session, token and throttle decision (a test
+    may pass a clock it moves by hand)."""
 
     def link(self, path: str) -> str:
         return self.public_url.rstrip("/") + path
@@ -132,14 +139,15 @@ async def user_for_token(app: web.Application, token: str) -> User | None:
         return None
     accounts = accounts_of(app)
     pool = app[keys.DB].pool
+    now = accounts.clock()
     found = await store.live_session(
-        pool, token_hash=token_digest(token), idle=accounts.sessions.idle
+        pool, token_hash=token_digest(token), idle=accounts.sessions.idle, now=now
     )
     if found is None:
         return None
     session, row = found
-    if accounts.sessions.needs_touch(session.last_seen_at, datetime.now(UTC)):
-        await store.touch_session(pool, session.id)
+    if accounts.sessions.needs_touch(session.last_seen_at, now):
+        await store.touch_session(pool, session.id, now=now)
     return User(
         id=row.id,
         email=row.email,
@@ -243,6 +251,7 @@ async def audit(
         ip=client_ip(request),
         user_agent=user_agent(request),
         detail=detail,
+        at=accounts_of(request.app).clock(),
     )
     auditor: Auditor | None = request.app[keys.DEPS].get("audit")
     if auditor is None:
@@ -276,6 +285,7 @@ AUDIT_ACTIONS = {
 
 async def mail_wait_seconds(
     pool: store.Executor,
+    now: datetime,
     kind: str,
     email: str,
     ip: str | None,
@@ -286,13 +296,14 @@ async def mail_wait_seconds(
     Counted by the address as typed, whether or not it has an account, so the
     limit itself reveals nothing.
     """
-    now = await store.database_now(pool)
     rule = per_address
-    by_address = await store.recent_events(pool, kind=kind, email=email, window=rule.window)
+    by_address = await store.recent_events(
+        pool, kind=kind, email=email, window=rule.window, now=now
+    )
     waits = [throttle.mail_wait(rule, by_address.count, by_address.last_at, now)]
     if ip is not None:
         rule = throttle.PER_IP_MAIL
-        by_ip = await store.recent_events(pool, kind=kind, ip=ip, window=rule.window)
+        by_ip = await store.recent_events(pool, kind=kind, ip=ip, window=rule.window, now=now)
         waits.append(throttle.mail_wait(rule, by_ip.count, by_ip.last_at, now))
     longest = max((w for w in waits if w is not None), default=None)
     return None if longest is None else max(1, math.ceil(longest.total_seconds()))
@@ -310,7 +321,8 @@ async def take_sign_in_attempt(
     if ip is not None:
         rules[throttle.ip_key(ip)] = accounts.per_ip
     async with pool.acquire() as conn, conn.transaction():
-        now, counters = await sign_in.lock_counters(conn, sorted(rules))
+        counters = await sign_in.lock_counters(conn, sorted(rules))
+        now = accounts.clock()
         failures = {
             key: throttle.recent_failures(rule, counters[key].failures, counters[key].last_at, now)
             for key, rule in rules.items()
@@ -322,7 +334,7 @@ async def take_sign_in_attempt(
             )
         )
         if verdict.allowed:
-            await sign_in.count_attempt(conn, {key: n + 1 for key, n in failures.items()})
+            await sign_in.count_attempt(conn, {key: n + 1 for key, n in failures.items()}, now=now)
     return verdict
 
 
@@ -362,12 +374,15 @@ async def accounts_lifespan(app: web.Application) -> AsyncIterator[None]:
 async def _purge_forever(app: web.Application, every: float = 3600.0) -> None:
     while True:
         try:
+            accounts = accounts_of(app)
+            now = accounts.clock()
             removed = await store.purge_expired(
                 app[keys.DB].pool,
-                idle=accounts_of(app).sessions.idle,
+                idle=accounts.sessions.idle,
                 keep_tokens=timedelta(days=7),
+                now=now,
             )
-            removed += await sign_in.purge_counters(app[keys.DB].pool, timedelta(days=1))
+            removed += await sign_in.purge_counters(app[keys.DB].pool, timedelta(days=1), now=now)
             if removed:
                 log.info("purged dead sessions and tokens", extra={"rows": removed})
         except Exception:  # try again next hour

@@ -1,8 +1,8 @@
 """Users and their single-use email tokens.
 
 Secrets arrive here already digested (SHA-256 bytes); nothing in these
-tables lets a reader sign in. Expiry is judged by the database clock, so
-several nodes agree on when a token has run out. Sessions and the
+tables lets a reader sign in. Expiry is judged against the `now` the caller
+passes, the account flows' one clock. Sessions and the
 security-event trail are in storage/sessions.py.
 """
 
@@ -130,33 +130,41 @@ async def set_role(db: Executor, user_id: uuid.UUID, role: str) -> None:
 
 
 async def add_token(
-    db: Executor, *, user_id: uuid.UUID, purpose: str, token_hash: bytes, ttl: timedelta
+    db: Executor,
+    *,
+    user_id: uuid.UUID,
+    purpose: str,
+    token_hash: bytes,
+    ttl: timedelta,
+    now: datetime,
 ) -> datetime:
     """Store a token digest; returns when it expires."""
     expires_at: datetime = await db.fetchval(
         """
         INSERT INTO account_tokens (token_hash, user_id, purpose, expires_at)
-        VALUES ($1, $2, $3, now() + $4::interval)
+        VALUES ($1, $2, $3, $5::timestamptz + $4::interval)
         RETURNING expires_at
         """,
         token_hash,
         user_id,
         purpose,
         ttl,
+        now,
     )
     return expires_at
 
 
-async def use_token(db: Executor, *, token_hash: bytes, purpose: str) -> TokenUse:
+async def use_token(db: Executor, *, token_hash: bytes, purpose: str, now: datetime) -> TokenUse:
     """Spend a token atomically: of two concurrent uses, exactly one is OK."""
     user_id = await db.fetchval(
         """
-        UPDATE account_tokens SET used_at = now()
-        WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()
+        UPDATE account_tokens SET used_at = $3
+        WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3
         RETURNING user_id
         """,
         token_hash,
         purpose,
+        now,
     )
     if user_id is not None:
         return TokenUse(TokenState.OK, user_id)
@@ -171,15 +179,16 @@ async def use_token(db: Executor, *, token_hash: bytes, purpose: str) -> TokenUs
     return TokenUse(state, row["user_id"])
 
 
-async def peek_token(db: Executor, *, token_hash: bytes, purpose: str) -> TokenUse:
+async def peek_token(db: Executor, *, token_hash: bytes, purpose: str, now: datetime) -> TokenUse:
     """What `use_token` would say now, without spending the token."""
     row = await db.fetchrow(
         """
-        SELECT user_id, used_at, expires_at > now() AS fresh
+        SELECT user_id, used_at, expires_at > $3 AS fresh
         FROM account_tokens WHERE token_hash = $1 AND purpose = $2
         """,
         token_hash,
         purpose,
+        now,
     )
     if row is None:
         return TokenUse(TokenState.UNKNOWN)
@@ -190,14 +199,15 @@ async def peek_token(db: Executor, *, token_hash: bytes, purpose: str) -> TokenU
     return TokenUse(TokenState.OK, row["user_id"])
 
 
-async def retire_tokens(db: Executor, *, user_id: uuid.UUID, purpose: str) -> int:
+async def retire_tokens(db: Executor, *, user_id: uuid.UUID, purpose: str, now: datetime) -> int:
     """Void every unused token of this purpose (a newer link replaces them)."""
     result: str = await db.execute(
         """
-        UPDATE account_tokens SET expires_at = least(expires_at, now())
-        WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()
+        UPDATE account_tokens SET expires_at = least(expires_at, $3)
+        WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3
         """,
         user_id,
         purpose,
+        now,
     )
     return int(result.split()[-1])

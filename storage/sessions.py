@@ -3,8 +3,8 @@
 Who is signed in (one row per session, found by the digest of its token)
 and what the account flows saw happen (sign-ins, registrations, resets, role
 changes), which the throttles count. Like the tokens in storage/accounts.py,
-a session runs out by the database clock, so several nodes agree on when;
-`database_now` hands that clock to the throttles that judge the counts.
+every expiry and window is judged against the `now` the caller passes (the
+account flows' one clock), never the database's own.
 """
 
 from __future__ import annotations
@@ -58,11 +58,13 @@ async def create_session(
     lifetime: timedelta,
     ip: str | None,
     user_agent: str | None,
+    now: datetime,
 ) -> SessionRow:
     row = await db.fetchrow(
         f"""
-        INSERT INTO sessions (token_hash, user_id, expires_at, ip, user_agent)
-        VALUES ($1, $2, now() + $3::interval, $4, $5)
+        INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at, ip,
+                              user_agent)
+        VALUES ($1, $2, $6::timestamptz, $6, $6::timestamptz + $3::interval, $4, $5)
         RETURNING {SESSION_COLUMNS}
         """,
         token_hash,
@@ -70,23 +72,25 @@ async def create_session(
         lifetime,
         ip,
         user_agent,
+        now,
     )
     return _session(row)
 
 
 async def live_session(
-    db: Executor, *, token_hash: bytes, idle: timedelta
+    db: Executor, *, token_hash: bytes, idle: timedelta, now: datetime
 ) -> tuple[SessionRow, UserRow] | None:
     """The session and its user, if the token names a session still alive."""
     row = await db.fetchrow(
         f"""
         SELECT {_SESSION_AND_USER}
         FROM sessions s JOIN users u ON u.id = s.user_id
-        WHERE s.token_hash = $1 AND s.expires_at > now()
-          AND s.last_seen_at > now() - $2::interval
+        WHERE s.token_hash = $1 AND s.expires_at > $3
+          AND s.last_seen_at > $3::timestamptz - $2::interval
         """,
         token_hash,
         idle,
+        now,
     )
     if row is None:
         return None
@@ -95,39 +99,43 @@ async def live_session(
     return session, UserRow(**data)
 
 
-async def touch_session(db: Executor, session_id: uuid.UUID) -> None:
-    await db.execute("UPDATE sessions SET last_seen_at = now() WHERE id = $1", session_id)
+async def touch_session(db: Executor, session_id: uuid.UUID, *, now: datetime) -> None:
+    await db.execute("UPDATE sessions SET last_seen_at = $2 WHERE id = $1", session_id, now)
 
 
 async def keep_sessions_alive(
-    db: Executor, session_ids: list[uuid.UUID], *, idle: timedelta
+    db: Executor, session_ids: list[uuid.UUID], *, idle: timedelta, now: datetime
 ) -> dict[uuid.UUID, str]:
     """Of these sessions, the ones still alive, now marked as just used,
     each with its user's role as it is now."""
     rows = await db.fetch(
         """
-        UPDATE sessions s SET last_seen_at = now()
+        UPDATE sessions s SET last_seen_at = $3
         FROM users u
-        WHERE s.id = ANY($1::uuid[]) AND s.expires_at > now()
-          AND s.last_seen_at > now() - $2::interval AND u.id = s.user_id
+        WHERE s.id = ANY($1::uuid[]) AND s.expires_at > $3
+          AND s.last_seen_at > $3::timestamptz - $2::interval AND u.id = s.user_id
         RETURNING s.id, u.role
         """,
         session_ids,
         idle,
+        now,
     )
     return {r["id"]: r["role"] for r in rows}
 
 
-async def sessions_of(db: Executor, *, user_id: uuid.UUID, idle: timedelta) -> list[SessionRow]:
+async def sessions_of(
+    db: Executor, *, user_id: uuid.UUID, idle: timedelta, now: datetime
+) -> list[SessionRow]:
     rows = await db.fetch(
         f"""
         SELECT {SESSION_COLUMNS}
         FROM sessions
-        WHERE user_id = $1 AND expires_at > now() AND last_seen_at > now() - $2::interval
+        WHERE user_id = $1 AND expires_at > $3 AND last_seen_at > $3::timestamptz - $2::interval
         ORDER BY last_seen_at DESC
         """,
         user_id,
         idle,
+        now,
     )
     return [_session(r) for r in rows]
 
@@ -145,15 +153,15 @@ async def end_all_sessions(db: Executor, user_id: uuid.UUID) -> int:
     return int(result.split()[-1])
 
 
-async def purge_expired(db: Executor, *, idle: timedelta, keep_tokens: timedelta) -> int:
+async def purge_expired(
+    db: Executor, *, idle: timedelta, keep_tokens: timedelta, now: datetime
+) -> int:
     """Delete dead sessions, and spent or expired tokens older than `keep_tokens`."""
     sessions: str = await db.execute(
-        "DELETE FROM sessions WHERE expires_at <= now() OR last_seen_at <= now() - $1::interval",
-        idle,
+        "DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2", now, now - idle
     )
     tokens: str = await db.execute(
-        "DELETE FROM account_tokens WHERE expires_at <= now() - $1::interval",
-        keep_tokens,
+        "DELETE FROM account_tokens WHERE expires_at <= $1", now - keep_tokens
     )
     return int(sessions.split()[-1]) + int(tokens.split()[-1])
 
@@ -171,11 +179,12 @@ async def record_event(
     ip: str | None = None,
     user_agent: str | None = None,
     detail: str | None = None,
+    at: datetime,
 ) -> None:
     await db.execute(
         """
-        INSERT INTO security_events (kind, outcome, user_id, email, ip, user_agent, detail)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
+        INSERT INTO security_events (kind, outcome, user_id, email, ip, user_agent, detail, at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
         """,
         kind,
         outcome,
@@ -184,11 +193,18 @@ async def record_event(
         ip,
         (user_agent or "")[:512] or None,
         detail,
+        at,
     )
 
 
 async def recent_events(
-    db: Executor, *, kind: str, email: str | None = None, ip: str | None = None, window: timedelta
+    db: Executor,
+    *,
+    kind: str,
+    email: str | None = None,
+    ip: str | None = None,
+    window: timedelta,
+    now: datetime,
 ) -> EventCount:
     """How many `kind` events for an address (or from an IP) in `window`, and
     the last one; refused requests (outcome "throttled") do not count."""
@@ -197,16 +213,11 @@ async def recent_events(
         f"""
         SELECT count(*) AS n, max(at) AS last_at FROM security_events
         WHERE {column} = $1 AND kind = $2 AND outcome <> 'throttled'
-          AND at > now() - $3::interval
+          AND at > $4::timestamptz - $3::interval
         """,
         email if email is not None else ip,
         kind,
         window,
+        now,
     )
     return EventCount(int(row["n"]), row["last_at"])
-
-
-async def database_now(db: Executor) -> datetime:
-    """The database clock, which every expiry here is judged by."""
-    now: datetime = await db.fetchval("SELECT now()")
-    return now

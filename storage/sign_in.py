@@ -23,32 +23,32 @@ class Counter:
     last_at: datetime | None
 
 
-async def lock_counters(db: Executor, keys: list[str]) -> tuple[datetime, dict[str, Counter]]:
-    """The database clock and each key's counter, locked until the transaction ends."""
+async def lock_counters(db: Executor, keys: list[str]) -> dict[str, Counter]:
+    """Each key's counter, locked until the transaction ends."""
     await db.execute(
         "INSERT INTO sign_in_counters (key) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
         keys,
     )
     rows = await db.fetch(
         """
-        SELECT key, failures, last_at, now() AS now FROM sign_in_counters
+        SELECT key, failures, last_at FROM sign_in_counters
         WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE
         """,
         keys,
     )
-    now: datetime = rows[0]["now"]
-    return now, {r["key"]: Counter(r["key"], r["failures"], r["last_at"]) for r in rows}
+    return {r["key"]: Counter(r["key"], r["failures"], r["last_at"]) for r in rows}
 
 
-async def count_attempt(db: Executor, failures: dict[str, int]) -> None:
-    """Store each key's new count, stamped with the database clock."""
+async def count_attempt(db: Executor, failures: dict[str, int], *, now: datetime) -> None:
+    """Store each key's new count, stamped `now`."""
     await db.execute(
         """
-        UPDATE sign_in_counters c SET failures = v.n, last_at = now()
+        UPDATE sign_in_counters c SET failures = v.n, last_at = $3
         FROM unnest($1::text[], $2::int[]) AS v(key, n) WHERE c.key = v.key
         """,
         list(failures),
         list(failures.values()),
+        now,
     )
 
 
@@ -61,10 +61,9 @@ async def clear_address(db: Executor, address_key: str, pair_prefix: str) -> Non
     )
 
 
-async def purge_counters(db: Executor, older_than: timedelta) -> int:
+async def purge_counters(db: Executor, older_than: timedelta, *, now: datetime) -> int:
     result: str = await db.execute(
-        "DELETE FROM sign_in_counters WHERE last_at IS NULL OR last_at < now() - $1::interval",
-        older_than,
+        "DELETE FROM sign_in_counters WHERE last_at IS NULL OR last_at < $1", now - older_than
     )
     return int(result.split()[-1])
 

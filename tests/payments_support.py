@@ -9,7 +9,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -172,6 +172,7 @@ async def signed_in(
         lifetime=timedelta(hours=1),
         ip=None,
         user_agent=None,
+        now=datetime.now(UTC),
     )
     return user.id, {"Authorization": f"Bearer {token}"}
 

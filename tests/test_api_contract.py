@@ -17,7 +17,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,7 @@ async def _session(db: Database, role: str) -> str:
         lifetime=timedelta(hours=1),
         ip=None,
         user_agent=None,
+        now=datetime.now(UTC),
     )
     return token
 

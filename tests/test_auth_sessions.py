@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -28,6 +27,7 @@ from tests.support.accounts import (
     make_accounts,
     register,
 )
+from tests.support.clock import ManualClock
 from tests.support.smtp import SmtpServer
 
 NEW_PASSWORD = "walrus-lantern-copper-93"
@@ -125,9 +125,10 @@ async def test_repeated_failures_slow_down_then_lock_the_account(
         window=timedelta(hours=1),
     )
     configured = settings.replace(smtp_url=smtp.url())
+    clock = ManualClock()
     app = build_app(
         configured,
-        make_accounts(configured, per_account=rules),
+        make_accounts(configured, per_account=rules, clock=clock),
         mailer_config(smtp, ca_file),
     )
     http = await aiohttp_client(app)
@@ -140,9 +141,9 @@ async def test_repeated_failures_slow_down_then_lock_the_account(
     assert (await slowed.json())["title"] == "Too many failed sign-ins"
 
     for _ in range(2):
-        await asyncio.sleep(0.7)
+        clock.advance(0.7)
         assert (await login(http, "ada@example.com", "wrong-guess-0000")).status == 401
-    await asyncio.sleep(0.7)
+    clock.advance(0.7)
     locked = await login(http, "ada@example.com")
     assert locked.status == 429, "even the right password waits out the lock"
     assert int(locked.headers["Retry-After"]) > 3000
@@ -233,8 +234,11 @@ async def test_forgot_password_for_an_unknown_address_sends_nothing(
 
 
 async def test_idle_sessions_expire(db: Database, settings: Settings, aiohttp_client: Any) -> None:
+    clock = ManualClock()
     accounts = make_accounts(
-        settings, sessions=SessionPolicy(idle=timedelta(seconds=1), lifetime=timedelta(hours=1))
+        settings,
+        sessions=SessionPolicy(idle=timedelta(seconds=1), lifetime=timedelta(hours=1)),
+        clock=clock,
     )
     http = await aiohttp_client(build_app(settings, accounts, None))
     await create_admin(
@@ -242,7 +246,7 @@ async def test_idle_sessions_expire(db: Database, settings: Settings, aiohttp_cl
     )
     token = await token_for(http, "root@example.com")
     assert (await http.get("/api/auth/me", headers=bearer(token))).status == 200
-    await asyncio.sleep(1.2)
+    clock.advance(1.2)
     assert (await http.get("/api/auth/me", headers=bearer(token))).status == 401
 
 

@@ -135,6 +135,7 @@ async def signed_in(db: Database, email: str) -> tuple[uuid.UUID, dict[str, str]
         lifetime=timedelta(hours=1),
         ip=None,
         user_agent=None,
+        now=datetime.now(UTC),
     )
     return user.id, {"Authorization": f"Bearer {token}"}
 

@@ -16,6 +16,7 @@ from ops.config import Settings
 from storage import accounts as account_store
 from storage.database import Database
 from tests.support.accounts import PASSWORD, build_app, make_accounts
+from tests.support.clock import ManualClock
 
 CHEAP = Argon2Params(time_cost=1, memory_kib=8, parallelism=1)
 EMAIL = "ada@example.com"
@@ -72,7 +73,10 @@ async def test_a_stranger_locks_only_their_own_address_and_slows_the_owner(
     )
     configured = settings.replace(trusted_proxies="127.0.0.1")
     hasher = PasswordHasher(CHEAP)
-    accounts = make_accounts(configured, hasher=hasher, per_account=pair, per_address=address)
+    clock = ManualClock()
+    accounts = make_accounts(
+        configured, hasher=hasher, per_account=pair, per_address=address, clock=clock
+    )
     http = await aiohttp_client(build_app(configured, accounts, None))
     await _account(db, hasher)
     stranger, owner = "203.0.113.7", "198.51.100.9"
@@ -92,5 +96,5 @@ async def test_a_stranger_locks_only_their_own_address_and_slows_the_owner(
     assert slowed.status == 429
     assert "locked" not in (await slowed.json())["detail"]
     assert int(slowed.headers["Retry-After"]) <= 1
-    await asyncio.sleep(0.4)
+    clock.advance(0.4)
     assert (await _sign_in(http, PASSWORD, owner)).status == 200

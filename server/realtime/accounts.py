@@ -145,8 +145,9 @@ class WsAuth:
         return closed
 
     async def _live_roles(self, session_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+        accounts = accounts_of(self.app)
         return await store.keep_sessions_alive(
-            self.app[keys.DB].pool, session_ids, idle=accounts_of(self.app).sessions.idle
+            self.app[keys.DB].pool, session_ids, idle=accounts.sessions.idle, now=accounts.clock()
         )
 
     def _apply(self, conn: Connection, role: str | None) -> bool:

@@ -106,7 +106,12 @@ async def register(request: web.Request, body: RegisterRequest) -> Accepted:
         )
     pool = request.app[keys.DB].pool
     wait = await mail_wait_seconds(
-        pool, "register", email, client_ip(request), per_address=REGISTER_PER_ADDRESS
+        pool,
+        accounts.clock(),
+        "register",
+        email,
+        client_ip(request),
+        per_address=REGISTER_PER_ADDRESS,
     )
     if wait is not None:
         await audit(pool, request, "register", "throttled", None, email)
@@ -146,7 +151,12 @@ async def _send_verification(
     conn: store.Executor, accounts: Accounts, user: UserRow, token: str, digest: bytes
 ) -> None:
     await store.add_token(
-        conn, user_id=user.id, purpose=VERIFY_PURPOSE, token_hash=digest, ttl=accounts.verify_ttl
+        conn,
+        user_id=user.id,
+        purpose=VERIFY_PURPOSE,
+        token_hash=digest,
+        ttl=accounts.verify_ttl,
+        now=accounts.clock(),
     )
     await enqueue(
         conn,
@@ -179,9 +189,10 @@ async def verify(request: web.Request, query: VerifyQuery) -> Done:
     problem.headers["Link"] = f'<{RESEND_PATH}>; rel="resend"'
     if not looks_like_token(query.token):
         raise problem
+    now = accounts_of(request.app).clock()
     async with request.app[keys.DB].pool.acquire() as conn, conn.transaction():
         use = await store.use_token(
-            conn, token_hash=token_digest(query.token), purpose=VERIFY_PURPOSE
+            conn, token_hash=token_digest(query.token), purpose=VERIFY_PURPOSE, now=now
         )
         user = await store.user_by_id(conn, use.user_id) if use.user_id else None
         if user is None:
@@ -200,7 +211,9 @@ async def resend_verification(request: web.Request, body: ResendRequest) -> Acce
     accounts = accounts_of(request.app)
     email = _email_field(body.email)
     pool = request.app[keys.DB].pool
-    wait = await mail_wait_seconds(pool, "verify_resend", email, client_ip(request))
+    wait = await mail_wait_seconds(
+        pool, accounts.clock(), "verify_resend", email, client_ip(request)
+    )
     if wait is not None:
         raise Problem(
             429,
@@ -212,7 +225,9 @@ async def resend_verification(request: web.Request, body: ResendRequest) -> Acce
         user = await store.user_by_email(conn, email)
         sent = user is not None and not user.verified
         if user is not None and not user.verified:
-            await store.retire_tokens(conn, user_id=user.id, purpose=VERIFY_PURPOSE)
+            await store.retire_tokens(
+                conn, user_id=user.id, purpose=VERIFY_PURPOSE, now=accounts.clock()
+            )
             token, digest = new_token()
             await _send_verification(conn, accounts, user, token, digest)
         await audit(
@@ -284,6 +299,7 @@ async def login(request: web.Request, body: LoginRequest) -> web.Response:
             lifetime=accounts.sessions.lifetime,
             ip=ip,
             user_agent=agent,
+            now=accounts.clock(),
         )
         await audit(conn, request, "login", "success", user.id, email)
     response = json_response(
@@ -339,8 +355,12 @@ async def me(request: web.Request) -> User:
 async def sessions(request: web.Request) -> list[Session]:
     """The signed-in user's live sessions, most recently used first"""
     user = await require_user(request)
+    accounts = accounts_of(request.app)
     rows = await session_store.sessions_of(
-        request.app[keys.DB].pool, user_id=user.id, idle=accounts_of(request.app).sessions.idle
+        request.app[keys.DB].pool,
+        user_id=user.id,
+        idle=accounts.sessions.idle,
+        now=accounts.clock(),
     )
     return [
         Session(

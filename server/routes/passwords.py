@@ -47,12 +47,16 @@ async def forgot_password(request: web.Request, body: EmailRequest) -> Accepted:
         return Accepted(status="email_sent")
     pool = request.app[keys.DB].pool
     too_many = (
-        await mail_wait_seconds(pool, "password_forgot", email, client_ip(request)) is not None
+        await mail_wait_seconds(
+            pool, accounts.clock(), "password_forgot", email, client_ip(request)
+        )
+        is not None
     )
     async with pool.acquire() as conn, conn.transaction():
         user = None if too_many else await store.user_by_email(conn, email)
         if user is not None:
-            await store.retire_tokens(conn, user_id=user.id, purpose=RESET_PURPOSE)
+            now = accounts.clock()
+            await store.retire_tokens(conn, user_id=user.id, purpose=RESET_PURPOSE, now=now)
             token, digest = new_token()
             await store.add_token(
                 conn,
@@ -60,6 +64,7 @@ async def forgot_password(request: web.Request, body: EmailRequest) -> Accepted:
                 purpose=RESET_PURPOSE,
                 token_hash=digest,
                 ttl=accounts.reset_ttl,
+                now=now,
             )
             await enqueue(
                 conn,
@@ -89,22 +94,24 @@ async def reset_password(request: web.Request, body: ResetRequest) -> Done:
         raise problem
     digest = token_digest(body.token)
     pool = request.app[keys.DB].pool
-    peek = await store.peek_token(pool, token_hash=digest, purpose=RESET_PURPOSE)
+    peek = await store.peek_token(
+        pool, token_hash=digest, purpose=RESET_PURPOSE, now=accounts.clock()
+    )
     user = await store.user_by_id(pool, peek.user_id) if peek.user_id else None
     if peek.state is not TokenState.OK or user is None:
         raise problem
     await check_password(body.password, user.email, user.name)
     password_hash = await accounts.hasher.hash_async(body.password)
     async with pool.acquire() as conn, conn.transaction():
-        use = await store.use_token(conn, token_hash=digest, purpose=RESET_PURPOSE)
+        changed_at = accounts.clock()
+        use = await store.use_token(conn, token_hash=digest, purpose=RESET_PURPOSE, now=changed_at)
         if use.state is not TokenState.OK:
             raise problem
         await store.set_password(conn, user.id, password_hash)
         await store.mark_verified(conn, user.id)  # the link proved the mailbox is theirs
-        await store.retire_tokens(conn, user_id=user.id, purpose=RESET_PURPOSE)
+        await store.retire_tokens(conn, user_id=user.id, purpose=RESET_PURPOSE, now=changed_at)
         ended = await session_store.end_all_sessions(conn, user.id)
         await forget_sign_in_failures(conn, user.email)
-        changed_at = await session_store.database_now(conn)
         await enqueue(
             conn,
             to=user.email,

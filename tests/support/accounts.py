@@ -4,7 +4,7 @@ with the account routes and a mailer, signed up and in through the API."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -61,6 +61,7 @@ async def signed_in(
         lifetime=timedelta(hours=1),
         ip=None,
         user_agent=None,
+        now=datetime.now(UTC),
     )
     return str(user.id), token
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -95,6 +95,7 @@ async def person(db: Database, role: str, email: str | None = None) -> Person:
         lifetime=timedelta(hours=1),
         ip=None,
         user_agent=None,
+        now=datetime.now(UTC),
     )
     return Person(user.id, token)
 
