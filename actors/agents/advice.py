@@ -9,16 +9,14 @@ worth most, then habits that always help).
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
-from decimal import ROUND_FLOOR, Decimal, localcontext
+from decimal import Decimal, localcontext
 
+from actors.agents.payment_plans import arm_caps, biweekly, extra_payment, longer_term, shorter_term
 from actors.agents.situation import Situation
-from actors.agents.wording import money, months, points, rate, share, usd
+from actors.agents.wording import points, rate, recommendation, share, usd
 from actors.calculation.affordability import affordability
-from actors.calculation.amortization import savings
-from actors.calculation.arm import rate_path
 from actors.calculation.insurance import (
     PMI_AUTOMATIC_END_LTV,
     PMI_CANCEL_ON_REQUEST_LTV,
@@ -33,8 +31,8 @@ from actors.calculation.pricing import LlpaGrid
 from actors.calculation.products import CATALOG, DTI_LIMITS, conforming_limit
 from actors.calculation.quote import ProductQuote
 from actors.calculation.refinance import points_break_even
-from actors.calculation.totals import biweekly_totals, loan_totals
-from protocols.api.agents import AdvisorInput, Impact, Recommendation
+from actors.calculation.totals import loan_totals
+from protocols.api.agents import AdvisorInput, Recommendation
 
 LOCK_MOVE = Decimal("0.125")
 """A market move (percentage points) worth a rate-lock reminder: one eighth,
@@ -44,19 +42,6 @@ DTI_NEAR = Decimal(3)
 """Percentage points under a debt-to-income limit that are worth a warning."""
 JUMBO_NEAR = Decimal(10)
 """A loan at most this % over the conforming limit is worth bringing under it."""
-_HUNDRED_DOLLARS = Decimal(100)
-_MIN_ROUND_UP = Decimal(50)
-
-
-def _advice(
-    kind: str, title: str, detail: str, monthly: Decimal, lifetime: Decimal
-) -> Recommendation:
-    return Recommendation(
-        kind=kind,  # type: ignore[arg-type]
-        title=title,
-        detail=detail,
-        impact=Impact(monthly=money(monthly), lifetime=money(lifetime)),
-    )
 
 
 def dti_limit(s: Situation) -> Recommendation | None:
@@ -113,7 +98,7 @@ def dti_limit(s: Situation) -> Recommendation | None:
     )
     if fits.limited_by == "down_payment":
         detail += " At that price the down payment, not income, is what sets the limit."
-    return _advice(
+    return recommendation(
         "dti_limit",
         f"Look at homes up to {usd(fits.max_price)} to fit the {allowed}% limit",
         detail,
@@ -141,7 +126,7 @@ def _near_dti_limit(s: Situation, front: Decimal, back: Decimal, income: Decimal
         "(a car loan, say, or a higher price) would cross it: hold off on new credit until "
         "closing."
     )
-    return _advice(
+    return recommendation(
         "dti_limit",
         f"Your debt-to-income is close to the {allowed}% limit",
         detail,
@@ -182,7 +167,7 @@ def rate_lock(s: Situation) -> Recommendation | None:
             f"{usd(lifetime)} of interest against the earlier rate. Locking keeps it; if you "
             "locked earlier at the higher rate, ask your lender about a float-down."
         )
-    return _advice("rate_lock", title, detail, monthly, lifetime)
+    return recommendation("rate_lock", title, detail, monthly, lifetime)
 
 
 def remove_pmi(s: Situation) -> Recommendation | None:
@@ -225,7 +210,7 @@ def remove_pmi(s: Situation) -> Recommendation | None:
         f"falls from {usd(q.piti)} to {usd(after.piti)}."
     )
     detail += _fha_compared(s)
-    return _advice(
+    return recommendation(
         "remove_pmi",
         f"Mortgage insurance adds {usd(q.pmi_monthly)} a month: "
         f"{usd(target - d.down_payment)} more down avoids it",
@@ -273,7 +258,7 @@ def jumbo_threshold(s: Situation) -> Recommendation | None:
     if conforming.rate is None or conforming.piti is None or not conforming.eligible:
         return None
     assert jumbo.total_interest is not None and conforming.total_interest is not None
-    return _advice(
+    return recommendation(
         "jumbo_threshold",
         f"{usd(over)} more down keeps the loan conforming",
         f"A loan of {usd(d.price - d.down_payment)} is {usd(over)} over the "
@@ -301,7 +286,7 @@ def points_break_even_advice(s: Situation) -> Recommendation | None:
     net = interest_saved - found.cost
     month = found.break_even_month
     if month is None:
-        return _advice(
+        return recommendation(
             "points_break_even",
             "Your points do not lower the payment",
             f"{points(d.points)} cost {usd(found.cost)} but leave the payment at "
@@ -329,7 +314,7 @@ def points_break_even_advice(s: Situation) -> Recommendation | None:
             f" You expect to stay {d.years_in_home} years ({stay} months), so they would not "
             f"pay off: you would be {usd(net)} behind. Consider fewer points or none."
         )
-    return _advice(
+    return recommendation(
         "points_break_even",
         f"Your points break even in month {month}",
         detail,
@@ -366,133 +351,12 @@ def credit_score(s: Situation) -> Recommendation | None:
         f". The payment would drop from {usd(q.piti)} to {usd(better.piti)}. Paying card "
         "balances down before applying is the quickest way to gain points."
     )
-    return _advice(
+    return recommendation(
         "credit_score",
         f"A credit score of {target} would save {usd(q.piti - better.piti)} a month",
         detail,
         q.piti - better.piti,
         q.total_interest - better.total_interest,
-    )
-
-
-def arm_caps(s: Situation) -> Recommendation | None:
-    """An ARM is on offer: what its payment does when every cap is hit."""
-    arm = s.quotes.get("5_6_arm")
-    template = CATALOG["5_6_arm"].arm
-    if arm is None or arm.rate is None or arm.loan_amount is None or template is None:
-        return None
-    assert arm.payment is not None and arm.total_interest is not None
-    terms = dataclasses.replace(template, initial_rate=arm.rate)
-    # An index at the ceiling makes every cap bind: the worst path the note allows.
-    path = rate_path(terms, 360, current_index=terms.ceiling)
-    worst = loan_totals(arm.loan_amount, arm.rate, 360, rate_changes=path)
-    first_change = terms.fixed_months + 1
-    first_rate = path[first_change]
-    first_payment = worst.paid_in(first_change)
-    at_ceiling = (
-        1
-        if terms.initial_rate == terms.ceiling
-        else next(month for month, value in path.items() if value == terms.ceiling)
-    )
-    peak_payment = worst.paid_in(at_ceiling)
-    q = s.chosen
-    assert q.payment is not None
-    return _advice(
-        "arm_caps",
-        f"The 5/6 ARM's payment could reach {usd(peak_payment)}",
-        f"The ARM starts at {rate(arm.rate)}: {usd(arm.payment)} a month for "
-        f"{terms.fixed_months // 12} years, against {usd(q.payment)} for the {s.label}. "
-        f"Its caps are {terms.initial_cap}/{terms.periodic_cap}/{terms.lifetime_cap}: the "
-        f"first change can lift the rate to {rate(first_rate)} ({usd(first_payment)} a "
-        f"month) and it can climb to {rate(terms.ceiling)} ({usd(peak_payment)}). At the "
-        f"caps it costs {usd(worst.total_interest - arm.total_interest)} more interest than "
-        "if the rate never moved.",
-        arm.payment - peak_payment,
-        arm.total_interest - worst.total_interest,
-    )
-
-
-def shorter_term(s: Situation) -> Recommendation | None:
-    """A 30-year loan: what the 15-year would cost a month and save in all."""
-    short = s.quotes.get("15y_fixed")
-    q = s.chosen
-    if s.term != 360 or short is None or short.rate is None:
-        return None
-    assert short.payment is not None and short.total_interest is not None
-    assert q.payment is not None and q.total_interest is not None
-    saved = q.total_interest - short.total_interest
-    detail = (
-        f"At {rate(short.rate)} for 15 years the payment is {usd(short.payment)}, "
-        f"{usd(short.payment - q.payment)} more than the {usd(q.payment)} of the {s.label} at "
-        f"{rate(s.rate)}, but the interest falls from {usd(q.total_interest)} to "
-        f"{usd(short.total_interest)}."
-    )
-    if not short.eligible and short.reason:
-        detail += f" As quoted it would not qualify: {short.reason}."
-    return _advice(
-        "shorter_term",
-        f"A 15-year loan saves {usd(saved)} in interest",
-        detail,
-        q.payment - short.payment,
-        saved,
-    )
-
-
-def longer_term(s: Situation) -> Recommendation | None:
-    """A 15-year loan: the lower payment a 30-year would give, and its cost."""
-    long = s.quotes.get("30y_fixed")
-    q = s.chosen
-    if s.data.product != "15y_fixed" or long is None or long.rate is None:
-        return None
-    assert long.payment is not None and long.total_interest is not None
-    assert q.payment is not None and q.total_interest is not None
-    return _advice(
-        "longer_term",
-        f"A 30-year loan lowers the payment by {usd(q.payment - long.payment)}",
-        f"At {rate(long.rate)} for 30 years the payment is {usd(long.payment)} instead of "
-        f"{usd(q.payment)}, but the interest grows from {usd(q.total_interest)} to "
-        f"{usd(long.total_interest)}. Extra principal on a 30-year loan recovers much of "
-        "that while keeping the lower payment to fall back on.",
-        q.payment - long.payment,
-        q.total_interest - long.total_interest,
-    )
-
-
-def extra_payment(s: Situation) -> Recommendation | None:
-    """Round the payment up to the next hundred dollars."""
-    payment = s.totals.payment
-    target = ((payment / _HUNDRED_DOLLARS).to_integral_value(ROUND_FLOOR) + 1) * _HUNDRED_DOLLARS
-    if target - payment < _MIN_ROUND_UP:
-        target += _HUNDRED_DOLLARS
-    extra = target - payment
-    faster = loan_totals(s.loan, s.rate, s.term, extra_monthly=extra)
-    gained = savings(s.totals, faster)
-    return _advice(
-        "extra_payment",
-        f"Round your payment up to {usd(target)}",
-        f"Adding {usd(extra)} a month to the {usd(payment)} payment pays the loan off "
-        f"{months(gained.months_saved)} early and saves {usd(gained.interest_saved)} in "
-        "interest.",
-        -extra,
-        gained.interest_saved,
-    )
-
-
-def biweekly(s: Situation) -> Recommendation | None:
-    """Half the payment every two weeks: a thirteenth payment a year."""
-    plan = biweekly_totals(s.loan, s.rate, s.term)
-    gained = savings(s.totals, plan)
-    with localcontext(ENGINE_CONTEXT):
-        more_a_month = cents((plan.payment * 26 - s.totals.payment * 12) / TWELVE)
-    return _advice(
-        "biweekly",
-        f"Pay {usd(plan.payment)} every two weeks",
-        f"Half the payment every two weeks makes 26 payments of {usd(plan.payment)} a year, "
-        f"one extra monthly payment. The loan is paid off {months(gained.months_saved)} early, "
-        f"saving {usd(gained.interest_saved)} in interest. Check that your servicer applies "
-        "each payment when it arrives.",
-        -more_a_month,
-        gained.interest_saved,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from actors.calculation.money import cents, rate_text
+from protocols.api.agents import Impact, Recommendation
 
 _TENTH = Decimal("0.1")
 
@@ -37,3 +38,15 @@ def points(amount: Decimal) -> str:
 
 def months(count: int) -> str:
     return "1 month" if count == 1 else f"{count} months"
+
+
+def recommendation(
+    kind: str, title: str, detail: str, monthly: Decimal, lifetime: Decimal
+) -> Recommendation:
+    """One piece of advice with what it is worth a month and over the loan."""
+    return Recommendation(
+        kind=kind,  # type: ignore[arg-type]
+        title=title,
+        detail=detail,
+        impact=Impact(monthly=money(monthly), lifetime=money(lifetime)),
+    )
