@@ -9,7 +9,6 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -17,13 +16,11 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
-from actors.accounts.tokens import new_token
 from ops.config import Settings
 from protocols.stripe_adapter import sign_webhook
-from storage import accounts as account_store
-from storage import sessions as session_store
 from storage.database import Database
 from storage.migrations import MIGRATIONS_DIR
+from tests.support import accounts
 from tests.support.net import free_port
 
 SECRET_KEY = "sk_test_rateline"
@@ -158,23 +155,8 @@ async def pay_client(
 async def signed_in(
     db: Database, email: str, *, role: str = "consumer"
 ) -> tuple[uuid.UUID, dict[str, str]]:
-    user = await account_store.create_user(
-        db.pool, email=email, name="Pat Buyer", password_hash=None, verified=True
-    )
-    assert user is not None
-    if role != "consumer":
-        await account_store.set_role(db.pool, user.id, role)
-    token, digest = new_token()
-    await session_store.create_session(
-        db.pool,
-        user_id=user.id,
-        token_hash=digest,
-        lifetime=timedelta(hours=1),
-        ip=None,
-        user_agent=None,
-        now=datetime.now(UTC),
-    )
-    return user.id, {"Authorization": f"Bearer {token}"}
+    user_id, token = await accounts.signed_in(db, email, role, name="Pat Buyer")
+    return uuid.UUID(user_id), accounts.bearer(token)
 
 
 def signed_event(

@@ -17,23 +17,19 @@ import os
 import shutil
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 
-from actors.accounts.tokens import new_token
 from ops.config import Settings
 from server import keys
 from server.app import create_app
 from server.auth import DEPS_KEY
-from storage import accounts as account_store
-from storage import sessions as session_store
 from storage.database import Database
 from tests.payments_support import FakeStripe, reseed_plans, stripe_settings
-from tests.support.accounts import make_accounts
+from tests.support.accounts import make_accounts, signed_in
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = int(os.environ.get("RATELINE_CONTRACT_EXAMPLES", "5"))
@@ -43,25 +39,7 @@ SCHEMATHESIS = shutil.which("schemathesis") or os.path.join(
 
 
 async def _session(db: Database, role: str) -> str:
-    user = await account_store.create_user(
-        db.pool,
-        email=f"contract-{role}@example.com",
-        name=role.title(),
-        password_hash=None,
-        role=role,
-        verified=True,
-    )
-    assert user is not None
-    token, digest = new_token()
-    await session_store.create_session(
-        db.pool,
-        user_id=user.id,
-        token_hash=digest,
-        lifetime=timedelta(hours=1),
-        ip=None,
-        user_agent=None,
-        now=datetime.now(UTC),
-    )
+    _, token = await signed_in(db, f"contract-{role}@example.com", role, name=role.title())
     return token
 
 

@@ -3,9 +3,9 @@ each with what it is worth per month and over the loan.
 
 The built-in advisor is the rules in advice.py and payment_plans.py. A model
 may choose among the same candidates and word them better, but it is shown
-the engine's results
-and held to them: each recommendation must be one the engine found, carry
-the engine's impact unchanged, and quote no figure the engine did not.
+the engine's results and held to them: each recommendation must be one the
+engine found, carry the engine's impact unchanged, and quote no figure the
+engine did not.
 """
 
 from __future__ import annotations

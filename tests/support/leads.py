@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -16,15 +15,13 @@ from aiohttp.test_utils import TestClient
 from actors import agents
 from actors import leads as lead_actors
 from actors.accounts.hashing import Argon2Params, PasswordHasher
-from actors.accounts.tokens import new_token
 from actors.runtime import SupervisorSpec
 from ops.config import Settings
 from server import keys
 from server.app import create_app
 from server.auth import DEPS_KEY, Accounts
-from storage import accounts as account_store
-from storage import sessions as session_store
 from storage.database import Database
+from tests.support.accounts import signed_in
 
 LEAD: dict[str, Any] = {
     "name": "Maria Lopez",
@@ -78,26 +75,13 @@ class Person:
 
 
 async def person(db: Database, role: str, email: str | None = None) -> Person:
-    user = await account_store.create_user(
-        db.pool,
-        email=email or f"{role}-{uuid.uuid4().hex[:6]}@example.com",
+    user_id, token = await signed_in(
+        db,
+        email or f"{role}-{uuid.uuid4().hex[:6]}@example.com",
+        role,
         name=f"{role.title()} {uuid.uuid4().hex[:4]}",
-        password_hash=None,
-        role=role,
-        verified=True,
     )
-    assert user is not None
-    token, digest = new_token()
-    await session_store.create_session(
-        db.pool,
-        user_id=user.id,
-        token_hash=digest,
-        lifetime=timedelta(hours=1),
-        ip=None,
-        user_agent=None,
-        now=datetime.now(UTC),
-    )
-    return Person(user.id, token)
+    return Person(uuid.UUID(user_id), token)
 
 
 def profile(states: tuple[str, ...] = ("CA",), **changes: Any) -> dict[str, Any]:
