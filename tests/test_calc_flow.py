@@ -19,7 +19,6 @@ from aiohttp.test_utils import TestClient
 import server.app as app_module
 from actors import agents
 from actors.accounts.hashing import Argon2Params, PasswordHasher
-from actors.accounts.tokens import new_token
 from actors.calculation import child_specs
 from actors.calculation.actor import CalcOptions, CalculationActor
 from actors.calculation.service import calculate_quotes, quote_option
@@ -34,11 +33,10 @@ from server import keys
 from server.app import create_app
 from server.auth import DEPS_KEY, Accounts
 from server.routes import calculate as calculate_routes
-from storage import accounts as account_store
-from storage import sessions as session_store
 from storage.calculations import count_calculations
 from storage.database import Database
 from storage.rates import insert_observations
+from tests.support import accounts
 from tests.support.openai import Reply, flat_llpa_grid, running_fake_openai
 from tests.support.openai import options as agent_options
 
@@ -123,21 +121,8 @@ def make_client(db: Database, settings: Settings, aiohttp_client: Callable[..., 
 
 
 async def signed_in(db: Database, email: str) -> tuple[uuid.UUID, dict[str, str]]:
-    user = await account_store.create_user(
-        db.pool, email=email, name="Buyer", password_hash=None, verified=True
-    )
-    assert user is not None
-    token, digest = new_token()
-    await session_store.create_session(
-        db.pool,
-        user_id=user.id,
-        token_hash=digest,
-        lifetime=timedelta(hours=1),
-        ip=None,
-        user_agent=None,
-        now=datetime.now(UTC),
-    )
-    return user.id, {"Authorization": f"Bearer {token}"}
+    user_id, token = await accounts.signed_in(db, email, name="Buyer")
+    return uuid.UUID(user_id), accounts.bearer(token)
 
 
 def engine_options(body: dict[str, Any]) -> dict[str, Any]:
